@@ -1,0 +1,339 @@
+//! Validated string types ("parse, don't validate"). Each can only be built
+//! through `TryFrom<String>` (serde uses the same path), so holding one is
+//! proof the value passed its rules. None of them accepts control characters,
+//! so CR/LF injection into logs, headers, configs or mail is impossible by type.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+/// Why a value was refused; the message is safe to show to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{what}: {why}")]
+pub struct InvalidName {
+    pub what: &'static str,
+    pub why: &'static str,
+}
+
+fn no_controls(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+macro_rules! validated {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+            pub fn parse(s: &str) -> Result<Self, InvalidName> {
+                Self::try_from(s.to_owned())
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidName;
+            fn try_from(s: String) -> Result<Self, InvalidName> {
+                let check: fn(String) -> Result<String, &'static str> = $check;
+                check(s).map(Self).map_err(|why| InvalidName { what: $what, why })
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+validated!(
+    /// An email address, lower-cased. Deliberately stricter than RFC 5322:
+    /// no quoted local parts, no comments, no IP literals.
+    Email,
+    "email",
+    |s| {
+        let s = s.trim().to_ascii_lowercase();
+        if s.len() < 3 || s.len() > 254 {
+            return Err("must be 3 to 254 characters");
+        }
+        let (local, domain) = s.split_once('@').ok_or("must contain @")?;
+        if local.is_empty() || local.len() > 64 {
+            return Err("the part before @ must be 1 to 64 characters");
+        }
+        if !local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
+            return Err("the part before @ has characters that are not allowed");
+        }
+        if !is_hostname(domain) || !domain.contains('.') {
+            return Err("the part after @ must be a domain name");
+        }
+        Ok(s)
+    }
+);
+
+/// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
+pub fn is_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+validated!(
+    /// A short machine name (tenant account name, later the base of its Linux
+    /// user): `[a-z][a-z0-9-]*`, 2 to 32 characters, no trailing hyphen.
+    AccountName,
+    "name",
+    |s| {
+        let ok_len = (2..=32).contains(&s.len());
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        let rest_ok = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok_len {
+            return Err("must be 2 to 32 characters");
+        }
+        if !first_ok || !rest_ok || s.ends_with('-') || s.contains("--") {
+            return Err("must start with a letter and contain only a-z, 0-9 and single inner hyphens");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// Free text for display (names, descriptions): 1 to 200 characters,
+    /// no control characters, no leading or trailing whitespace.
+    Text,
+    "text",
+    |s| {
+        if s.is_empty() || s.chars().count() > 200 {
+            return Err("must be 1 to 200 characters");
+        }
+        if !no_controls(&s) {
+            return Err("must not contain control characters or line breaks");
+        }
+        if s.trim() != s {
+            return Err("must not start or end with whitespace");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// A settings key: `namespace.key[.more]`, lower-case words and underscores.
+    SettingKey,
+    "setting key",
+    |s| {
+        if s.len() > 128 {
+            return Err("must be at most 128 characters");
+        }
+        let parts: Vec<&str> = s.split('.').collect();
+        let word = |p: &&str| {
+            p.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if parts.len() < 2 || !parts.iter().all(word) {
+            return Err("must look like namespace.key (lower-case words separated by dots)");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// A job kind or queue name: `[a-z][a-z0-9_.-]*`, at most 64 characters.
+    JobKind,
+    "job kind",
+    |s| {
+        if s.is_empty() || s.len() > 64 {
+            return Err("must be 1 to 64 characters");
+        }
+        if !s.starts_with(|c: char| c.is_ascii_lowercase())
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+        {
+            return Err("must start with a letter and contain only a-z, 0-9, '_', '.', '-'");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// A client-chosen idempotency key: 1 to 128 printable ASCII characters.
+    IdempotencyKey,
+    "idempotency key",
+    |s| {
+        if s.is_empty() || s.len() > 128 {
+            return Err("must be 1 to 128 characters");
+        }
+        if !s.chars().all(|c| c.is_ascii_graphic()) {
+            return Err("must be printable ASCII without spaces");
+        }
+        Ok(s)
+    }
+);
+
+/// A password as typed by a user. Never printed: `Debug` is redacted and it has
+/// no `Display`. Strength rules live in settings and are checked by the core
+/// crate's password policy; here only the shape is checked.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, format = Password)]
+pub struct Password(String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Password {
+    type Error = InvalidName;
+    fn try_from(s: String) -> Result<Self, InvalidName> {
+        if s.is_empty() || s.chars().count() > 256 {
+            return Err(InvalidName {
+                what: "password",
+                why: "must be 1 to 256 characters",
+            });
+        }
+        if !no_controls(&s) {
+            return Err(InvalidName {
+                what: "password",
+                why: "must not contain control characters",
+            });
+        }
+        Ok(Password(s))
+    }
+}
+
+impl From<Password> for String {
+    fn from(p: Password) -> String {
+        p.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        for bad in [
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@localhost",
+            "a\r\nb@example.com",
+            "ann@exa mple.com",
+            "ann@-x.com",
+            "a..b@example.com",
+            "\"a\"@example.com",
+            "ann@example.com;rm",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn account_names() {
+        assert!(AccountName::parse("acme-web2").is_ok());
+        for bad in ["a", "Acme", "1acme", "acme-", "ac--me", "ac;me", "../x", "ac me", "a{b}", ""] {
+            assert!(AccountName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(AccountName::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn text_refuses_control_characters() {
+        assert!(Text::parse("Acme Ltd — Web").is_ok());
+        for bad in ["", " lead", "trail ", "line\nbreak", "cr\rlf", "nul\0", "tab\there"] {
+            assert!(Text::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Text::parse(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn setting_keys() {
+        assert!(SettingKey::parse("jobs.retry.base_delay_ms").is_ok());
+        for bad in ["jobs", "Jobs.x", "jobs..x", "jobs.x;y", ".jobs", "jobs.1x"] {
+            assert!(SettingKey::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn password_debug_is_redacted() {
+        let p = Password::try_from("hunter2hunter2".to_owned()).unwrap();
+        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+        assert!(Password::try_from("a\nb".to_owned()).is_err());
+    }
+
+    #[test]
+    fn serde_goes_through_validation() {
+        let r: Result<Email, _> = serde_json::from_str("\"not-an-email\"");
+        assert!(r.is_err());
+        let r: Email = serde_json::from_str("\"x@y.io\"").unwrap();
+        assert_eq!(r.as_str(), "x@y.io");
+    }
+}
+
+validated!(
+    /// A one-time code typed at login: a 6-digit TOTP code or a recovery code
+    /// (letters, digits and hyphens, up to 32 characters).
+    OneTimeCode,
+    "code",
+    |s| {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() || s.len() > 32 {
+            return Err("must be 1 to 32 characters");
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err("must contain only digits, letters and hyphens");
+        }
+        Ok(s)
+    }
+);
