@@ -13,4 +13,4 @@ pub mod quota;
 pub mod schedule;
 pub mod settings;
 
-pub use authz::{Denied, Permission, Principal, Scope, ScopeKind};
+pub use authz::{Credential, Denied, Permission, Principal, Scope, ScopeKind};

@@ -157,7 +157,9 @@ pub struct UpdatePackage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageLine {
     pub resource: Resource,
-    pub used: i64,
+    /// `null` while no module that creates this resource is installed, so
+    /// nothing can be counted yet.
+    pub used: Option<i64>,
     /// `null` means unlimited.
     pub limit: Option<i64>,
 }

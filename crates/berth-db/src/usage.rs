@@ -1,0 +1,35 @@
+//! A tenant's usage of each limited resource, counted from the tables of the
+//! modules that own them. A resource whose module does not exist yet has no
+//! table to count, and is reported as untracked (`None`), never as a made-up 0.
+
+use crate::row::i;
+use crate::{Conn, DbResult};
+use berth_proto::UserId;
+use berth_proto::api::packages::Resource;
+
+/// Usage of `r` by a tenant, or `None` when nothing tracks it yet.
+pub async fn tenant_used(_c: &mut Conn, _tenant: berth_proto::TenantId, r: Resource) -> DbResult<Option<i64>> {
+    // Each module adds its counter here with its table (sites, databases…).
+    match r {
+        Resource::Sites
+        | Resource::Domains
+        | Resource::Databases
+        | Resource::Mailboxes
+        | Resource::DnsZones
+        | Resource::DiskMb
+        | Resource::BandwidthGb
+        | Resource::PhpWorkers
+        | Resource::CronJobs
+        | Resource::SshUsers
+        | Resource::Tenants => Ok(None),
+    }
+}
+
+/// How many tenants a reseller owns (their `tenants` usage).
+pub async fn reseller_tenants(c: &mut Conn, reseller: UserId) -> DbResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE owner_id = $1")
+        .bind(reseller.to_string())
+        .fetch_one(&mut *c)
+        .await?;
+    i(&row, "n")
+}
