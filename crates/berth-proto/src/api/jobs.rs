@@ -210,3 +210,10 @@ pub struct JobKindInfo {
     pub kind: String,
     pub description: String,
 }
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSchedule {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}

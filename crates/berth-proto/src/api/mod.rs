@@ -39,3 +39,10 @@ pub struct PageQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
+
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}

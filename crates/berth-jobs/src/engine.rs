@@ -1,0 +1,438 @@
+//! Workers: claim, heartbeat, run steps, retry or bury, and the reaper that
+//! returns jobs of dead workers to the queue.
+
+use crate::handler::{JobHandler, Registry, StepCtx, StepError};
+use berth_core::backoff::RetryPolicy;
+use berth_db::jobs::{self, NewJob};
+use berth_db::{Db, DbError, settings};
+use berth_proto::JobId;
+use berth_proto::api::jobs::{Job, JobState, StepState};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+/// Tuning of one engine (one per panel process).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Jobs run at the same time by this process.
+    pub workers: usize,
+    /// How often idle workers look for work they were not told about
+    /// (jobs enqueued by another panel, retries coming due).
+    pub poll: Duration,
+    /// Run the cron scheduler in this process.
+    pub scheduler: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 4,
+            poll: Duration::from_millis(500),
+            scheduler: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("unknown job kind {0:?}")]
+    UnknownKind(String),
+    #[error("invalid payload for {kind}: {message}")]
+    BadPayload { kind: String, message: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+struct Inner {
+    db: Db,
+    registry: Registry,
+    config: EngineConfig,
+    wake: Notify,
+    id: String,
+}
+
+/// A handle on the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    pub fn new(db: Db, registry: Registry, config: EngineConfig) -> Engine {
+        let id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Engine {
+            inner: Arc::new(Inner {
+                db,
+                registry,
+                config,
+                wake: Notify::new(),
+                id,
+            }),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Check a kind and payload without enqueuing.
+    pub fn validate(&self, kind: &str, payload: &serde_json::Value) -> Result<(), EnqueueError> {
+        let h = self
+            .inner
+            .registry
+            .get(kind)
+            .ok_or_else(|| EnqueueError::UnknownKind(kind.to_owned()))?;
+        h.steps(payload).map(|_| ()).map_err(|message| EnqueueError::BadPayload {
+            kind: kind.to_owned(),
+            message,
+        })
+    }
+
+    /// Enqueue on an open transaction (so the job commits with the change
+    /// that asked for it). Call `wake()` after the commit.
+    pub async fn enqueue_on(&self, c: &mut berth_db::Conn, mut job: NewJob) -> Result<(Job, bool), EnqueueError> {
+        self.validate(&job.kind, &job.payload)?;
+        if job.max_attempts <= 0 {
+            job.max_attempts = settings::effective_i64(c, "jobs.default_max_attempts").await?;
+        }
+        Ok(jobs::insert(c, job).await?)
+    }
+
+    /// Enqueue in its own transaction and wake a worker.
+    pub async fn enqueue(&self, job: NewJob) -> Result<(Job, bool), EnqueueError> {
+        let mut tx = self.inner.db.begin().await?;
+        let r = self.enqueue_on(&mut tx, job).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        self.wake();
+        Ok(r)
+    }
+
+    /// Tell idle workers of this process to look for work now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Start the workers, the reaper and (if configured) the scheduler.
+    /// They stop when `shutdown` turns true; the returned set finishes then.
+    pub fn start(&self, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+        let mut set = JoinSet::new();
+        for n in 0..self.inner.config.workers.max(1) {
+            let me = self.clone();
+            let sd = shutdown.clone();
+            set.spawn(async move { me.worker_loop(n, sd).await });
+        }
+        let me = self.clone();
+        let sd = shutdown.clone();
+        set.spawn(async move { me.reaper_loop(sd).await });
+        if self.inner.config.scheduler {
+            let me = self.clone();
+            set.spawn(async move { crate::scheduler::run(me, shutdown).await });
+        }
+        set
+    }
+
+    async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
+        let worker = format!("{}/{n}", self.inner.id);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            // Register interest before looking, so a wake between the look
+            // and the wait is not lost.
+            let notified = self.inner.wake.notified();
+            match self.claim(&worker).await {
+                Ok(Some(job)) => {
+                    self.run(&worker, job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(self.inner.config.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn lease_ms(&self) -> Result<i64, DbError> {
+        let mut c = self.inner.db.conn().await?;
+        Ok(settings::effective_i64(&mut c, "jobs.lease_seconds").await? * 1000)
+    }
+
+    async fn claim(&self, worker: &str) -> Result<Option<Job>, DbError> {
+        let lease = self.lease_ms().await?;
+        let mut tx = self.inner.db.begin().await?;
+        let job = jobs::claim(&mut tx, self.inner.db.backend(), worker, lease).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn reaper_loop(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let wait = match self.lease_ms().await {
+                Ok(ms) => Duration::from_millis((ms / 2).max(500) as u64),
+                Err(_) => Duration::from_secs(5),
+            };
+            match self.inner.db.conn().await {
+                Ok(mut c) => match jobs::reap_expired(&mut c).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::warn!(jobs = n, "took over jobs whose worker stopped");
+                        self.wake();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reaping expired leases failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "reaper could not reach the database"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Run one claimed job to its next resting state.
+    async fn run(&self, worker: &str, job: Job) {
+        let id = job.id;
+        let span = tracing::info_span!("job", job = %id, kind = %job.kind, attempt = job.attempts);
+        let _g = span.enter();
+        let Some(handler) = self.inner.registry.get(&job.kind) else {
+            let msg = format!("no handler for job kind {:?} in this panel", job.kind);
+            self.settle(worker, id, JobState::Dead, Some(&msg), None).await;
+            return;
+        };
+        let names = match handler.steps(&job.payload) {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = format!("invalid payload: {e}");
+                self.settle(worker, id, JobState::Dead, Some(&msg), None).await;
+                return;
+            }
+        };
+        let lease = match self.lease_ms().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the lease length; the job waits for takeover");
+                return;
+            }
+        };
+        if let Err(e) = self.prepare(id, &names).await {
+            tracing::warn!(error = %e, "could not prepare job steps; the job waits for takeover");
+            return;
+        }
+
+        // Heartbeat: extend the lease; learn about cancellation or a lost lease.
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let (lost_tx, mut lost_rx) = watch::channel(false);
+        let hb = {
+            let db = self.inner.db.clone();
+            let worker = worker.to_owned();
+            tokio::spawn(async move {
+                let every = Duration::from_millis((lease / 3).max(100) as u64);
+                loop {
+                    tokio::time::sleep(every).await;
+                    let r = match db.conn().await {
+                        Ok(mut c) => jobs::heartbeat(&mut c, id, &worker, lease).await,
+                        Err(e) => Err(e),
+                    };
+                    match r {
+                        Ok(Some(cancel)) => {
+                            if cancel {
+                                let _ = cancel_tx.send(true);
+                            }
+                        }
+                        Ok(None) => {
+                            let _ = lost_tx.send(true);
+                            return;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                    }
+                }
+            })
+        };
+
+        let cancel_seen = cancel_rx.clone();
+        let mut outcome = self.run_steps(worker, &job, handler.as_ref(), cancel_rx, &mut lost_rx).await;
+        hb.abort();
+        // A step that stopped because of a cancel request ends the job as
+        // cancelled, not as a failure to retry.
+        if matches!(outcome, StepsOutcome::Failed(_)) && *cancel_seen.borrow() {
+            outcome = StepsOutcome::Cancelled;
+        }
+
+        match outcome {
+            StepsOutcome::Done => {
+                self.log(id, None, "info", "job succeeded").await;
+                self.settle(worker, id, JobState::Succeeded, None, None).await;
+                metrics::counter!("berth_jobs_finished_total", "state" => "succeeded").increment(1);
+            }
+            StepsOutcome::Cancelled => {
+                self.log(id, None, "warn", "job cancelled").await;
+                self.settle(worker, id, JobState::Cancelled, Some("cancelled"), None).await;
+                metrics::counter!("berth_jobs_finished_total", "state" => "cancelled").increment(1);
+            }
+            StepsOutcome::Lost => {
+                tracing::warn!("lost the lease; another worker owns the job now");
+            }
+            StepsOutcome::Failed(err) => {
+                let permanent = matches!(err, StepError::Permanent(_));
+                let msg = err.to_string();
+                if permanent || job.attempts >= job.max_attempts {
+                    self.log(id, None, "error", format!("job dead after {} attempt(s): {msg}", job.attempts))
+                        .await;
+                    self.settle(worker, id, JobState::Dead, Some(&msg), None).await;
+                    metrics::counter!("berth_jobs_finished_total", "state" => "dead").increment(1);
+                } else {
+                    let delay = self.retry_delay(job.attempts).await;
+                    self.log(id, None, "warn", format!("attempt {} failed: {msg}; retrying in {delay} ms", job.attempts))
+                        .await;
+                    let at = berth_db::now_ms() + delay;
+                    self.settle(worker, id, JobState::Failed, Some(&msg), Some(at)).await;
+                    metrics::counter!("berth_jobs_finished_total", "state" => "failed").increment(1);
+                }
+            }
+        }
+    }
+
+    async fn prepare(&self, id: JobId, names: &[String]) -> Result<(), DbError> {
+        let mut c = self.inner.db.conn().await?;
+        jobs::ensure_steps(&mut c, id, names).await
+    }
+
+    async fn run_steps(
+        &self,
+        worker: &str,
+        job: &Job,
+        handler: &dyn JobHandler,
+        cancel: watch::Receiver<bool>,
+        lost: &mut watch::Receiver<bool>,
+    ) -> StepsOutcome {
+        let steps = match self.inner.db.conn().await {
+            Ok(mut c) => jobs::steps(&mut c, job.id).await,
+            Err(e) => Err(e),
+        };
+        let steps = match steps {
+            Ok(s) => s,
+            Err(e) => return StepsOutcome::Failed(StepError::Retry(format!("database: {e}"))),
+        };
+        for step in steps {
+            if step.state == StepState::Succeeded {
+                continue;
+            }
+            if *cancel.borrow() || job.cancel_requested {
+                return StepsOutcome::Cancelled;
+            }
+            let started = match self.inner.db.conn().await {
+                Ok(mut c) => jobs::step_start(&mut c, job.id, step.idx, worker).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(true) => {}
+                Ok(false) => return StepsOutcome::Lost,
+                Err(e) => return StepsOutcome::Failed(StepError::Retry(format!("database: {e}"))),
+            }
+            self.log(job.id, Some(step.idx), "info", format!("step {} ({}) started", step.idx, step.name))
+                .await;
+            let ctx = StepCtx {
+                db: self.inner.db.clone(),
+                job: job.clone(),
+                step: step.idx,
+                cancel: cancel.clone(),
+            };
+            let t0 = std::time::Instant::now();
+            let result = tokio::select! {
+                r = handler.run_step(&ctx, step.idx as usize) => r,
+                _ = lost.wait_for(|l| *l) => return StepsOutcome::Lost,
+            };
+            let ms = t0.elapsed().as_millis();
+            let recorded = match self.inner.db.conn().await {
+                Ok(mut c) => {
+                    let outcome = match &result {
+                        Ok(a) => Ok(a.as_ref()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    jobs::step_finish(&mut c, job.id, step.idx, worker, outcome.as_ref().map(|a| *a).map_err(|e| e.as_str()))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(true) => {}
+                Ok(false) => return StepsOutcome::Lost,
+                Err(e) => return StepsOutcome::Failed(StepError::Retry(format!("database: {e}"))),
+            }
+            match result {
+                Ok(_) => {
+                    self.log(job.id, Some(step.idx), "info", format!("step {} succeeded in {ms} ms", step.idx))
+                        .await
+                }
+                Err(e) => {
+                    self.log(job.id, Some(step.idx), "error", format!("step {} failed after {ms} ms: {e}", step.idx))
+                        .await;
+                    return StepsOutcome::Failed(e);
+                }
+            }
+        }
+        StepsOutcome::Done
+    }
+
+    async fn retry_delay(&self, attempt: i64) -> i64 {
+        let policy = async {
+            let mut c = self.inner.db.conn().await?;
+            Ok::<_, DbError>(RetryPolicy {
+                base_delay_ms: settings::effective_i64(&mut c, "jobs.retry.base_delay_ms").await?,
+                max_delay_ms: settings::effective_i64(&mut c, "jobs.retry.max_delay_ms").await?,
+                jitter: settings::effective_f64(&mut c, "jobs.retry.jitter").await?,
+            })
+        }
+        .await;
+        match policy {
+            Ok(p) => p.delay_ms(attempt, rand::rng().random::<f64>()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the retry policy; retrying in 60 s");
+                60_000
+            }
+        }
+    }
+
+    async fn settle(&self, worker: &str, id: JobId, state: JobState, err: Option<&str>, retry_at: Option<i64>) {
+        let r = match self.inner.db.conn().await {
+            Ok(mut c) => jobs::finish(&mut c, id, worker, state, err, retry_at).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(job = %id, "lost the lease before recording the result"),
+            Err(e) => tracing::warn!(job = %id, error = %e, "could not record the job result; it will be taken over"),
+        }
+        if retry_at.is_some() {
+            self.wake();
+        }
+    }
+
+    async fn log(&self, id: JobId, step: Option<i64>, level: &str, msg: impl AsRef<str>) {
+        if let Ok(mut c) = self.inner.db.conn().await
+            && let Err(e) = jobs::append_log(&mut c, id, step, level, msg.as_ref()).await
+        {
+            tracing::warn!(job = %id, error = %e, "could not write job log");
+        }
+    }
+}
+
+enum StepsOutcome {
+    Done,
+    Cancelled,
+    Lost,
+    Failed(StepError),
+}
