@@ -28,12 +28,14 @@ pub enum Permission {
     JobsWrite,
     JobsCreate,
     SchedulesManage,
-    /// Own profile, password, 2FA, sessions and tokens.
+    /// Read own profile, sessions and tokens.
+    SelfRead,
+    /// Change own profile, password, 2FA, sessions and tokens.
     SelfManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsSuspend,
@@ -50,6 +52,7 @@ impl Permission {
         Permission::JobsWrite,
         Permission::JobsCreate,
         Permission::SchedulesManage,
+        Permission::SelfRead,
         Permission::SelfManage,
     ];
 
@@ -64,6 +67,7 @@ impl Permission {
                 | Permission::AuditRead
                 | Permission::AuditVerify
                 | Permission::JobsRead
+                | Permission::SelfRead
         )
     }
 
@@ -85,6 +89,7 @@ impl Permission {
             Permission::JobsWrite => "jobs.write",
             Permission::JobsCreate => "jobs.create",
             Permission::SchedulesManage => "schedules.manage",
+            Permission::SelfRead => "self.read",
             Permission::SelfManage => "self.manage",
         }
     }
@@ -115,12 +120,25 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | AuditRead
                 | JobsRead
                 | JobsWrite
+                | SelfRead
                 | SelfManage
         ),
         Role::Client => matches!(
             p,
-            TenantsRead | UsersRead | PackagesRead | AuditRead | JobsRead | JobsWrite | SelfManage
+            TenantsRead | UsersRead | PackagesRead | AuditRead | JobsRead | JobsWrite | SelfRead | SelfManage
         ),
+    }
+}
+
+/// May a user of role `actor` create or change users of role `target`?
+/// Superadmins manage everyone, admins manage resellers and clients, resellers
+/// manage clients (of their own tenants: the scope checks that part).
+pub fn can_manage(actor: Role, target: Role) -> bool {
+    match actor {
+        Role::Superadmin => true,
+        Role::Admin => matches!(target, Role::Reseller | Role::Client),
+        Role::Reseller => target == Role::Client,
+        Role::Client => false,
     }
 }
 
@@ -292,6 +310,17 @@ mod tests {
         let own = c.tenant_id.unwrap();
         assert!(s.covers(own, UserId::new()));
         assert!(!s.covers(TenantId::new(), UserId::new()));
+    }
+
+    #[test]
+    fn role_hierarchy() {
+        assert!(can_manage(Role::Superadmin, Role::Superadmin));
+        assert!(!can_manage(Role::Admin, Role::Admin));
+        assert!(!can_manage(Role::Admin, Role::Superadmin));
+        assert!(can_manage(Role::Admin, Role::Reseller));
+        assert!(can_manage(Role::Reseller, Role::Client));
+        assert!(!can_manage(Role::Reseller, Role::Reseller));
+        assert!(!can_manage(Role::Client, Role::Client));
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub enum DbError {
 pub type DbResult<T> = Result<T, DbError>;
 
 impl DbError {
+    /// The database cannot be reached (as opposed to a bad query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+
     /// Turn a unique-constraint violation into a `Conflict` with a message.
     pub fn unique_as(self, what: &str) -> DbError {
         match self {

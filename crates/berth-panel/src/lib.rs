@@ -1,1 +1,134 @@
-//! placeholder
+//! The Berth panel as a library: `Panel::start` connects the database,
+//! starts the job engine, and `serve` answers HTTP on a listener the caller
+//! opened (port 0 in tests). `berth serve` is a thin wrapper around this.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod extract;
+mod mail;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+pub use state::PanelConfig;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use berth_db::Db;
+use berth_jobs::{Engine, EngineConfig, Registry};
+use state::{AppState, SettingsCache, SharedState};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Why the panel could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] berth_db::DbError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A running panel: state plus its job workers.
+pub struct Panel {
+    state: SharedState,
+    stop: watch::Sender<bool>,
+    workers: JoinSet<()>,
+}
+
+/// One Prometheus recorder per process (several panels in one test process
+/// share it).
+fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static H: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        handle
+    })
+    .clone()
+}
+
+impl Panel {
+    /// Connect (migrating the schema) and start the job engine.
+    pub async fn start(db: Db, config: PanelConfig) -> Result<Panel, StartError> {
+        let engine = Engine::new(
+            db.clone(),
+            Registry::with_builtins(),
+            EngineConfig {
+                workers: config.workers,
+                ..EngineConfig::default()
+            },
+        );
+        let dummy_hash =
+            auth::secrets::hash_password_async("not a real password".into(), config.argon2_m_kib, config.argon2_t)
+                .await
+                .map_err(StartError::Config)?;
+        let state = Arc::new(AppState {
+            settings: SettingsCache::new(db.clone()),
+            db,
+            engine: engine.clone(),
+            config,
+            metrics: metrics_handle(),
+            dummy_hash,
+        });
+        bootstrap::ensure_maintenance_schedules(&state.db).await?;
+        let (stop, rx) = watch::channel(false);
+        let workers = if state.config.workers > 0 {
+            engine.start(rx)
+        } else {
+            JoinSet::new()
+        };
+        Ok(Panel { state, stop, workers })
+    }
+
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Serve until `shutdown` resolves, then stop the job workers (running
+    /// jobs keep their lease and are taken over if they do not finish).
+    pub async fn serve(mut self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        let _ = self.stop.send(true);
+        while self.workers.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+async fn not_found() -> impl IntoResponse {
+    error::ApiError::new(berth_proto::ErrorCode::NotFound, "no such route")
+}
+
+/// The whole HTTP surface: the API, its OpenAPI document and viewer.
+pub fn router(state: SharedState) -> Router {
+    let (api, doc) = routes::api().split_for_parts();
+    let doc = openapi::finish(doc);
+    let body_limit = state.config.body_limit;
+    api.merge(openapi::docs_router(doc))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::per_request))
+        .with_state(state)
+}
+
+/// The OpenAPI document (also served at `/api/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = routes::api().split_for_parts();
+    openapi::finish(doc)
+}

@@ -1,1 +1,78 @@
-fn main() {}
+//! `berth`: the one binary. `berth serve` runs the panel (embedded SQLite by
+//! default, with its job workers); `berth admin …` are recovery commands run
+//! on the panel host against the database directly; every other verb is an
+//! ordinary client of the HTTP API (see `cli/`).
+
+mod admin;
+mod cli;
+mod serve;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about = "Berth hosting panel: server, node agent and command-line client")]
+struct Top {
+    #[command(flatten)]
+    global: cli::GlobalArgs,
+    #[command(subcommand)]
+    command: TopCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum TopCommand {
+    /// Run the panel (API and job workers).
+    Serve(serve::ServeArgs),
+    /// Recovery commands on the panel host (direct database access).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    #[command(flatten)]
+    Cli(cli::Command),
+}
+
+fn init_tracing() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Human logs on a terminal, JSON lines otherwise (for log shippers).
+    if std::io::stderr().is_terminal() {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Both ring and aws-lc-rs are in the tree; pick one before any TLS use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let top = Top::parse();
+    let result = match top.command {
+        TopCommand::Serve(args) => {
+            init_tracing();
+            serve::run(args).await.map(|()| ExitCode::SUCCESS)
+        }
+        TopCommand::Admin(cmd) => admin::run(cmd).await,
+        TopCommand::Completions { shell } => {
+            clap_complete::generate(shell, &mut Top::command(), "berth", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        TopCommand::Cli(cmd) => cli::run(top.global, cmd).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `berth serve`: open the database, create the first admin on an empty
+//! install, start the panel and its job workers, serve until a signal.
+
+use anyhow::Context;
+use berth_panel::{Panel, PanelConfig};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Where Berth keeps its data (the SQLite database by default).
+    #[arg(long, default_value = "./var", env = "BERTH_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8420", env = "BERTH_LISTEN")]
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`; default: SQLite in the data dir.
+    #[arg(long, env = "BERTH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Job workers in this process.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+}
+
+pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
+    match explicit {
+        Some(u) => u.to_owned(),
+        None => format!("sqlite://{}?mode=rwc", data_dir.join("berth.db").display()),
+    }
+}
+
+pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The database holds password hashes and session hashes.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("securing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    prepare_data_dir(&args.data_dir)?;
+    let url = database_url(&args.data_dir, args.database_url.as_deref());
+    let db = berth_db::Db::connect(&url)
+        .await
+        .with_context(|| "opening the database (see --database-url)".to_string())?;
+    let config = PanelConfig {
+        workers: args.workers,
+        ..PanelConfig::default()
+    };
+    let first = berth_panel::bootstrap::ensure_first_admin(
+        &db,
+        std::env::var("BERTH_ADMIN_EMAIL").ok().as_deref(),
+        std::env::var("BERTH_ADMIN_PASSWORD").ok().as_deref(),
+        (config.argon2_m_kib, config.argon2_t),
+    )
+    .await?;
+    let panel = Panel::start(db, config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Berth is running at http://{addr}/  (API docs: http://{addr}/api/docs)");
+    if let Some(f) = first {
+        match f.generated_password {
+            Some(p) => println!(
+                "First superadmin created: {}  password: {p}\n  (shown once; log in with `berth login --url http://{addr} --email {}` and change it)",
+                f.email, f.email
+            ),
+            None => println!("First superadmin created from BERTH_ADMIN_EMAIL: {}", f.email),
+        }
+    }
+    tracing::info!(%addr, "listening");
+    panel.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
