@@ -14,10 +14,7 @@ impl RetryPolicy {
     /// (1-based). `unit` is a uniform random number in [0, 1).
     pub fn delay_ms(&self, attempt: i64, unit: f64) -> i64 {
         let exp = (attempt.max(1) - 1).min(40) as u32;
-        let raw = self
-            .base_delay_ms
-            .max(0)
-            .saturating_mul(2i64.saturating_pow(exp));
+        let raw = self.base_delay_ms.max(0).saturating_mul(2i64.saturating_pow(exp));
         let capped = raw.min(self.max_delay_ms.max(0)) as f64;
         let jitter = self.jitter.clamp(0.0, 1.0);
         let spread = capped * jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);

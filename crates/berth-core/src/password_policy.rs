@@ -10,8 +10,20 @@ pub struct PasswordPolicy {
 
 /// Common passwords that pass naive class rules; refused outright.
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "password1", "password123", "qwerty123", "letmein", "welcome1",
-    "admin123", "changeme", "iloveyou", "123456789", "1234567890", "qwertyuiop", "abc12345",
+    "password",
+    "passw0rd",
+    "password1",
+    "password123",
+    "qwerty123",
+    "letmein",
+    "welcome1",
+    "admin123",
+    "changeme",
+    "iloveyou",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "abc12345",
 ];
 
 impl PasswordPolicy {
@@ -77,7 +89,11 @@ mod tests {
         assert!(e.contains("at least 12 characters"), "{e}");
         assert!(P.check("alllowercaseletters", "x@y.io").is_err());
         assert!(P.check("Password123!!", "x@y.io").unwrap_err().contains("common"));
-        assert!(P.check("Annabelle-2024x", "annabelle@y.io").unwrap_err().contains("email"));
+        assert!(
+            P.check("Annabelle-2024x", "annabelle@y.io")
+                .unwrap_err()
+                .contains("email")
+        );
         assert!(P.check("aaaaAAAA1111", "x@y.io").unwrap_err().contains("distinct"));
     }
 }

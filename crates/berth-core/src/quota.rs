@@ -15,11 +15,7 @@ pub struct LimitExceeded {
 /// May `adding` more of `resource` be created when `used` exist?
 pub fn check(limits: &Limits, resource: Resource, used: i64, adding: i64) -> Result<(), LimitExceeded> {
     match limits.get(resource) {
-        Some(limit) if used.saturating_add(adding) > limit => Err(LimitExceeded {
-            resource,
-            limit,
-            used,
-        }),
+        Some(limit) if used.saturating_add(adding) > limit => Err(LimitExceeded { resource, limit, used }),
         _ => Ok(()),
     }
 }
@@ -43,7 +39,9 @@ pub fn validate(limits: &Limits) -> Result<(), String> {
         if let Some(v) = limits.get(r)
             && !(0..=1_000_000_000).contains(&v)
         {
-            return Err(format!("limit {r} must be between 0 and 1000000000, or null for unlimited"));
+            return Err(format!(
+                "limit {r} must be between 0 and 1000000000, or null for unlimited"
+            ));
         }
     }
     Ok(())
@@ -90,7 +88,10 @@ mod tests {
             disk_mb: None,
             ..Default::default()
         };
-        assert_eq!(exceeds_allocation(&over, &alloc), vec![Resource::Sites, Resource::DiskMb]);
+        assert_eq!(
+            exceeds_allocation(&over, &alloc),
+            vec![Resource::Sites, Resource::DiskMb]
+        );
     }
 
     #[test]

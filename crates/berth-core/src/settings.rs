@@ -23,7 +23,9 @@ fn int_range(v: &Value, lo: i64, hi: i64) -> Result<(), String> {
 }
 
 fn boolean(v: &Value) -> Result<(), String> {
-    v.as_bool().map(|_| ()).ok_or_else(|| "must be true or false".to_owned())
+    v.as_bool()
+        .map(|_| ())
+        .ok_or_else(|| "must be true or false".to_owned())
 }
 
 fn short_text(v: &Value) -> Result<(), String> {
@@ -109,27 +111,153 @@ macro_rules! def {
 
 /// Every setting Berth reads.
 pub static REGISTRY: &[SettingDef] = &[
-    def!("auth.password.min_length", Number, json!(12), "Minimum password length.", |v| int_range(v, 8, 256)),
-    def!("auth.password.min_classes", Number, json!(3), "How many of lower, upper, digit, symbol a password needs.", |v| int_range(v, 1, 4)),
-    def!("auth.session.ttl_minutes", Number, json!(720), "Absolute lifetime of a login session.", |v| int_range(v, 5, 43_200)),
-    def!("auth.session.idle_minutes", Number, json!(120), "A session unused this long ends.", |v| int_range(v, 5, 43_200)),
-    def!("auth.login.max_failures_per_account", Number, json!(5), "Failed logins on one account before it is locked for a while.", |v| int_range(v, 1, 1000)),
-    def!("auth.login.max_failures_per_ip", Number, json!(20), "Failed logins from one IP before it is locked for a while.", |v| int_range(v, 1, 100_000)),
-    def!("auth.login.lockout_minutes", Number, json!(15), "How long a lock after too many failures lasts.", |v| int_range(v, 1, 1440)),
-    def!("auth.totp.required_roles", Json, json!([]), "Roles that must enable two-factor authentication before using the panel.", roles_list),
-    def!("auth.password_reset.ttl_minutes", Number, json!(30), "How long an emailed password reset link works.", |v| int_range(v, 5, 1440)),
-    def!("http.trusted_proxies", Json, json!([]), "Peers (CIDR) whose X-Forwarded-For is believed for the client IP.", cidr_list),
-    def!("smtp.host", String, json!(""), "Outgoing SMTP relay for panel mail (password resets). Empty disables mail.", host_or_empty),
-    def!("smtp.port", Number, json!(25), "Port of the SMTP relay.", |v| int_range(v, 1, 65_535)),
-    def!("smtp.from", String, json!(""), "Sender address of panel mail.", email_or_empty),
-    def!("smtp.starttls", Boolean, json!(false), "Require STARTTLS to the relay.", boolean),
-    def!("panel.public_url", String, json!(""), "The URL users reach the panel at, used in links in mail.", url_or_empty),
-    def!("platform.brand_name", String, json!("Berth"), "Name shown in the UI and in mail.", short_text),
-    def!("jobs.retry.base_delay_ms", Number, json!(1000), "First retry delay of a failed job; doubles per attempt.", |v| int_range(v, 0, 86_400_000)),
-    def!("jobs.retry.max_delay_ms", Number, json!(600_000), "Largest retry delay.", |v| int_range(v, 0, 86_400_000)),
-    def!("jobs.retry.jitter", Number, json!(0.2), "Random spread of retry delays (fraction, 0 to 1).", jitter),
-    def!("jobs.default_max_attempts", Number, json!(5), "Attempts before a job is dead, unless the job says otherwise.", |v| int_range(v, 1, 100)),
-    def!("jobs.lease_seconds", Number, json!(30), "A running job whose worker stops heartbeating for this long is taken over.", |v| int_range(v, 2, 3600)),
+    def!(
+        "auth.password.min_length",
+        Number,
+        json!(12),
+        "Minimum password length.",
+        |v| int_range(v, 8, 256)
+    ),
+    def!(
+        "auth.password.min_classes",
+        Number,
+        json!(3),
+        "How many of lower, upper, digit, symbol a password needs.",
+        |v| int_range(v, 1, 4)
+    ),
+    def!(
+        "auth.session.ttl_minutes",
+        Number,
+        json!(720),
+        "Absolute lifetime of a login session.",
+        |v| int_range(v, 5, 43_200)
+    ),
+    def!(
+        "auth.session.idle_minutes",
+        Number,
+        json!(120),
+        "A session unused this long ends.",
+        |v| int_range(v, 5, 43_200)
+    ),
+    def!(
+        "auth.login.max_failures_per_account",
+        Number,
+        json!(5),
+        "Failed logins on one account before it is locked for a while.",
+        |v| int_range(v, 1, 1000)
+    ),
+    def!(
+        "auth.login.max_failures_per_ip",
+        Number,
+        json!(20),
+        "Failed logins from one IP before it is locked for a while.",
+        |v| int_range(v, 1, 100_000)
+    ),
+    def!(
+        "auth.login.lockout_minutes",
+        Number,
+        json!(15),
+        "How long a lock after too many failures lasts.",
+        |v| int_range(v, 1, 1440)
+    ),
+    def!(
+        "auth.totp.required_roles",
+        Json,
+        json!([]),
+        "Roles that must enable two-factor authentication before using the panel.",
+        roles_list
+    ),
+    def!(
+        "auth.password_reset.ttl_minutes",
+        Number,
+        json!(30),
+        "How long an emailed password reset link works.",
+        |v| int_range(v, 5, 1440)
+    ),
+    def!(
+        "http.trusted_proxies",
+        Json,
+        json!([]),
+        "Peers (CIDR) whose X-Forwarded-For is believed for the client IP.",
+        cidr_list
+    ),
+    def!(
+        "smtp.host",
+        String,
+        json!(""),
+        "Outgoing SMTP relay for panel mail (password resets). Empty disables mail.",
+        host_or_empty
+    ),
+    def!(
+        "smtp.port",
+        Number,
+        json!(25),
+        "Port of the SMTP relay.",
+        |v| int_range(v, 1, 65_535)
+    ),
+    def!(
+        "smtp.from",
+        String,
+        json!(""),
+        "Sender address of panel mail.",
+        email_or_empty
+    ),
+    def!(
+        "smtp.starttls",
+        Boolean,
+        json!(false),
+        "Require STARTTLS to the relay.",
+        boolean
+    ),
+    def!(
+        "panel.public_url",
+        String,
+        json!(""),
+        "The URL users reach the panel at, used in links in mail.",
+        url_or_empty
+    ),
+    def!(
+        "platform.brand_name",
+        String,
+        json!("Berth"),
+        "Name shown in the UI and in mail.",
+        short_text
+    ),
+    def!(
+        "jobs.retry.base_delay_ms",
+        Number,
+        json!(1000),
+        "First retry delay of a failed job; doubles per attempt.",
+        |v| int_range(v, 0, 86_400_000)
+    ),
+    def!(
+        "jobs.retry.max_delay_ms",
+        Number,
+        json!(600_000),
+        "Largest retry delay.",
+        |v| int_range(v, 0, 86_400_000)
+    ),
+    def!(
+        "jobs.retry.jitter",
+        Number,
+        json!(0.2),
+        "Random spread of retry delays (fraction, 0 to 1).",
+        jitter
+    ),
+    def!(
+        "jobs.default_max_attempts",
+        Number,
+        json!(5),
+        "Attempts before a job is dead, unless the job says otherwise.",
+        |v| int_range(v, 1, 100)
+    ),
+    def!(
+        "jobs.lease_seconds",
+        Number,
+        json!(30),
+        "A running job whose worker stops heartbeating for this long is taken over.",
+        |v| int_range(v, 2, 3600)
+    ),
 ];
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

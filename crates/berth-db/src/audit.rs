@@ -148,7 +148,9 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &AuditQuery) -> DbResult<(Vec<
             if act.ends_with('.') {
                 // A prefix: escape LIKE's wildcards in what the user typed.
                 let esc = act.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                q.push(" AND a.action LIKE ").bind(format!("{esc}%")).push(" ESCAPE '\\'");
+                q.push(" AND a.action LIKE ")
+                    .bind(format!("{esc}%"))
+                    .push(" ESCAPE '\\'");
             } else {
                 q.push(" AND a.action = ").bind(act.to_owned());
             }
@@ -169,7 +171,10 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &AuditQuery) -> DbResult<(Vec<
     };
     let total = i(&build("SELECT COUNT(*) AS n").query().fetch_one(&mut *c).await?, "n")?;
     let mut q = build(concat!("SELECT ", cols!()));
-    q.push(" ORDER BY a.seq DESC LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+    q.push(" ORDER BY a.seq DESC LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
     let rows = q.query().fetch_all(&mut *c).await?;
     Ok((rows.iter().map(decode).collect::<DbResult<_>>()?, total))
 }
@@ -186,10 +191,14 @@ pub async fn verify(c: &mut Conn) -> DbResult<AuditVerifyReport> {
         message,
     };
     loop {
-        let rows = sqlx::query(concat!("SELECT ", cols!(), " FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT 1000"))
-            .bind(expected_seq)
-            .fetch_all(&mut *c)
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT 1000"
+        ))
+        .bind(expected_seq)
+        .fetch_all(&mut *c)
+        .await?;
         if rows.is_empty() {
             break;
         }
@@ -226,19 +235,28 @@ pub async fn verify(c: &mut Conn) -> DbResult<AuditVerifyReport> {
                 },
             );
             if stored_prev != prev || computed != stored {
-                return Ok(bad(seq, checked, format!("entry {seq} does not match its hash: it was changed")));
+                return Ok(bad(
+                    seq,
+                    checked,
+                    format!("entry {seq} does not match its hash: it was changed"),
+                ));
             }
             prev = stored;
             expected_seq += 1;
             checked += 1;
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *c).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *c)
+        .await?;
     if i(&head, "seq")? != checked || s(&head, "hash")? != prev {
         return Ok(bad(
             checked + 1,
             checked,
-            format!("the chain ends at entry {checked} but the head says {}: entries were removed", i(&head, "seq")?),
+            format!(
+                "the chain ends at entry {checked} but the head says {}: entries were removed",
+                i(&head, "seq")?
+            ),
         ));
     }
     Ok(AuditVerifyReport {

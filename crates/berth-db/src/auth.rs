@@ -139,20 +139,24 @@ pub async fn delete_user_sessions(c: &mut Conn, user: UserId, keep: Option<Sessi
 
 /// End every session of every user of a tenant (on suspension).
 pub async fn delete_tenant_sessions(c: &mut Conn, tenant: berth_proto::TenantId) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE tenant_id = $1)")
-        .bind(tenant.to_string())
-        .execute(&mut *c)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE tenant_id = $1)")
+            .bind(tenant.to_string())
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    )
 }
 
 pub async fn prune_sessions(c: &mut Conn, idle_cutoff: i64) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-        .bind(now_ms())
-        .bind(idle_cutoff)
-        .execute(&mut *c)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now_ms())
+            .bind(idle_cutoff)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+    )
 }
 
 // ---- API tokens ----
@@ -285,15 +289,14 @@ pub async fn replace_recovery_codes(c: &mut Conn, user: UserId, hashes: &[String
 
 /// Use up a recovery code; false when it does not exist or was used.
 pub async fn consume_recovery_code(c: &mut Conn, user: UserId, hash: &str) -> DbResult<bool> {
-    let n = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(user.to_string())
-    .bind(hash.to_owned())
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
+    let n =
+        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(now_ms())
+            .bind(user.to_string())
+            .bind(hash.to_owned())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
@@ -356,12 +359,14 @@ pub async fn throttle_fail(c: &mut Conn, key: &str, max: i64, lock_ms: i64) -> D
     .await?;
     let failures = i(&row, "failures")?;
     if failures >= max {
-        sqlx::query("UPDATE login_throttle SET locked_until = $1, failures = 0, window_start = $2 WHERE throttle_key = $3")
-            .bind(now + lock_ms)
-            .bind(now)
-            .bind(key.to_owned())
-            .execute(&mut *c)
-            .await?;
+        sqlx::query(
+            "UPDATE login_throttle SET locked_until = $1, failures = 0, window_start = $2 WHERE throttle_key = $3",
+        )
+        .bind(now + lock_ms)
+        .bind(now)
+        .bind(key.to_owned())
+        .execute(&mut *c)
+        .await?;
     }
     Ok(failures)
 }

@@ -4,7 +4,7 @@
 //! `locked_by = <worker>` and `state = 'running'`: a worker that lost its
 //! lease (and whose job another worker took over) cannot record anything.
 
-use crate::row::{i, oi, ojson, oparse, os, parse, ots, s, ts};
+use crate::row::{i, oi, ojson, oparse, os, ots, parse, s, ts};
 use crate::{Backend, Conn, DbError, DbResult, Sql, now_ms};
 use berth_core::{Scope, ScopeKind};
 use berth_proto::api::jobs::{Job, JobLogLine, JobQuery, JobState, JobStep};
@@ -144,7 +144,10 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &JobQuery) -> DbResult<(Vec<Jo
     };
     let total = i(&build("SELECT COUNT(*) AS n").query().fetch_one(&mut *c).await?, "n")?;
     let mut q = build(concat!("SELECT ", cols!()));
-    q.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+    q.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
     let rows = q.query().fetch_all(&mut *c).await?;
     Ok((rows.iter().map(decode).collect::<DbResult<_>>()?, total))
 }
@@ -407,7 +410,10 @@ pub async fn cancel(c: &mut Conn, scope: &Scope, id: JobId) -> DbResult<Job> {
 pub async fn retry(c: &mut Conn, scope: &Scope, id: JobId) -> DbResult<Job> {
     let job = get(c, scope, id).await?;
     if !matches!(job.state, JobState::Failed | JobState::Dead | JobState::Cancelled) {
-        return Err(DbError::Conflict(format!("the job is {} and cannot be retried", job.state)));
+        return Err(DbError::Conflict(format!(
+            "the job is {} and cannot be retried",
+            job.state
+        )));
     }
     let now = now_ms();
     sqlx::query(
@@ -423,19 +429,20 @@ pub async fn retry(c: &mut Conn, scope: &Scope, id: JobId) -> DbResult<Job> {
 
 /// Job counts by state, for metrics.
 pub async fn counts_by_state(c: &mut Conn) -> DbResult<Vec<(JobState, i64)>> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(|r| Ok((parse(r, "state")?, i(r, "n")?))).collect()
 }
 
 /// How long the oldest ready job has waited (ms), for the queue-lag metric.
 pub async fn queue_lag_ms(c: &mut Conn) -> DbResult<i64> {
     let now = now_ms();
-    let row = sqlx::query(
-        "SELECT MIN(run_at) AS oldest FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $1",
-    )
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
+    let row =
+        sqlx::query("SELECT MIN(run_at) AS oldest FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $1")
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
     Ok(oi(&row, "oldest")?.map(|o| now - o).unwrap_or(0))
 }
 

@@ -64,9 +64,7 @@ impl DbError {
     /// Turn a unique-constraint violation into a `Conflict` with a message.
     pub fn unique_as(self, what: &str) -> DbError {
         match self {
-            DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                DbError::Conflict(what.to_owned())
-            }
+            DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation() => DbError::Conflict(what.to_owned()),
             other => other,
         }
     }
@@ -133,9 +131,13 @@ impl Db {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             // Two panels starting at once must not both migrate.
-            sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_lock(727274)")
+                .execute(&mut *conn)
+                .await?;
             let r = MIGRATOR.run(&mut *conn).await;
-            sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_unlock(727274)")
+                .execute(&mut *conn)
+                .await?;
             r?;
         } else {
             MIGRATOR.run(&mut *conn).await?;
@@ -217,10 +219,7 @@ pub(crate) mod row {
     {
         match os(r, c)? {
             None => Ok(None),
-            Some(v) => v
-                .parse::<T>()
-                .map(Some)
-                .map_err(|e| corrupt(format!("{c}={v:?}: {e}"))),
+            Some(v) => v.parse::<T>().map(Some).map_err(|e| corrupt(format!("{c}={v:?}: {e}"))),
         }
     }
     /// A validated name type stored as text.

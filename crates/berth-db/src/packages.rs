@@ -14,8 +14,8 @@ macro_rules! cols {
 }
 
 fn decode(r: &AnyRow) -> DbResult<Package> {
-    let limits: Limits = serde_json::from_value(crate::row::json(r, "limits")?)
-        .map_err(|e| crate::corrupt(format!("limits: {e}")))?;
+    let limits: Limits =
+        serde_json::from_value(crate::row::json(r, "limits")?).map_err(|e| crate::corrupt(format!("limits: {e}")))?;
     Ok(Package {
         id: parse(r, "id")?,
         name: name(r, "name")?,
@@ -76,14 +76,22 @@ pub async fn get(c: &mut Conn, scope: &Scope, id: PackageId) -> DbResult<Package
     decode(&row)
 }
 
-pub async fn list(c: &mut Conn, scope: &Scope, limit: Option<i64>, offset: Option<i64>) -> DbResult<(Vec<Package>, i64)> {
+pub async fn list(
+    c: &mut Conn,
+    scope: &Scope,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> DbResult<(Vec<Package>, i64)> {
     let (limit, offset) = berth_proto::api::page_bounds(limit, offset);
     let mut q = Sql::new("SELECT COUNT(*) AS n FROM packages p WHERE 1 = 1");
     scope_filter(&mut q, scope);
     let total = i(&q.query().fetch_one(&mut *c).await?, "n")?;
     let mut q = Sql::new(concat!("SELECT ", cols!(), " FROM packages p WHERE 1 = 1"));
     scope_filter(&mut q, scope);
-    q.push(" ORDER BY p.created_at, p.id LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+    q.push(" ORDER BY p.created_at, p.id LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
     let rows = q.query().fetch_all(&mut *c).await?;
     Ok((rows.iter().map(decode).collect::<DbResult<_>>()?, total))
 }

@@ -1,6 +1,6 @@
 //! Recurring job schedules (cron expressions).
 
-use crate::row::{i, name, parse, ots, s, ts};
+use crate::row::{i, name, ots, parse, s, ts};
 use crate::{Conn, DbError, DbResult, b, now_ms};
 use berth_proto::api::jobs::Schedule;
 use berth_proto::{ScheduleId, Text};
@@ -53,26 +53,32 @@ pub async fn insert(c: &mut Conn, n: NewSchedule<'_>) -> DbResult<Schedule> {
 }
 
 pub async fn get(c: &mut Conn, id: ScheduleId) -> DbResult<Schedule> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM schedules WHERE id = $1")))
-        .bind(id.to_string())
-        .fetch_optional(&mut *c)
-        .await?
-        .ok_or(DbError::NotFound)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM schedules WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or(DbError::NotFound)?;
     decode(&row)
 }
 
 pub async fn find_by_name(c: &mut Conn, name: &str) -> DbResult<Option<Schedule>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM schedules WHERE name = $1")))
-        .bind(name.to_owned())
-        .fetch_optional(&mut *c)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM schedules WHERE name = $1"
+    )))
+    .bind(name.to_owned())
+    .fetch_optional(&mut *c)
+    .await?;
     row.as_ref().map(decode).transpose()
 }
 
 pub async fn list(c: &mut Conn) -> DbResult<Vec<Schedule>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM schedules ORDER BY name")))
-        .fetch_all(&mut *c)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM schedules ORDER BY name"
+    )))
+    .fetch_all(&mut *c)
+    .await?;
     rows.iter().map(decode).collect()
 }
 
@@ -90,16 +96,14 @@ pub async fn due(c: &mut Conn, now: i64) -> DbResult<Vec<Schedule>> {
 /// Move a schedule forward, only if nobody else did (compare-and-set on
 /// `next_run_at`), so two panels never fire the same occurrence twice.
 pub async fn advance(c: &mut Conn, id: ScheduleId, expected_next: i64, new_next: i64) -> DbResult<bool> {
-    let n = sqlx::query(
-        "UPDATE schedules SET next_run_at = $1, last_run_at = $2 WHERE id = $3 AND next_run_at = $4",
-    )
-    .bind(new_next)
-    .bind(now_ms())
-    .bind(id.to_string())
-    .bind(expected_next)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
+    let n = sqlx::query("UPDATE schedules SET next_run_at = $1, last_run_at = $2 WHERE id = $3 AND next_run_at = $4")
+        .bind(new_next)
+        .bind(now_ms())
+        .bind(id.to_string())
+        .bind(expected_next)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 

@@ -75,20 +75,25 @@ pub async fn effective(c: &mut Conn, key: &str) -> DbResult<serde_json::Value> {
 
 pub async fn effective_i64(c: &mut Conn, key: &str) -> DbResult<i64> {
     let v = effective(c, key).await?;
-    v.as_i64().ok_or_else(|| crate::corrupt(format!("{key} is not a whole number")))
+    v.as_i64()
+        .ok_or_else(|| crate::corrupt(format!("{key} is not a whole number")))
 }
 
 pub async fn effective_f64(c: &mut Conn, key: &str) -> DbResult<f64> {
     let v = effective(c, key).await?;
-    v.as_f64().ok_or_else(|| crate::corrupt(format!("{key} is not a number")))
+    v.as_f64()
+        .ok_or_else(|| crate::corrupt(format!("{key} is not a number")))
 }
 
 pub async fn effective_str(c: &mut Conn, key: &str) -> DbResult<String> {
     let v = effective(c, key).await?;
-    v.as_str().map(str::to_owned).ok_or_else(|| crate::corrupt(format!("{key} is not a string")))
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| crate::corrupt(format!("{key} is not a string")))
 }
 
 pub async fn effective_bool(c: &mut Conn, key: &str) -> DbResult<bool> {
     let v = effective(c, key).await?;
-    v.as_bool().ok_or_else(|| crate::corrupt(format!("{key} is not a boolean")))
+    v.as_bool()
+        .ok_or_else(|| crate::corrupt(format!("{key} is not a boolean")))
 }

@@ -105,7 +105,10 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &TenantQuery) -> DbResult<(Vec
     let row = build("SELECT COUNT(*) AS n").query().fetch_one(&mut *c).await?;
     let total = i(&row, "n")?;
     let mut q = build(concat!("SELECT ", cols!()));
-    q.push(" ORDER BY t.created_at, t.id LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+    q.push(" ORDER BY t.created_at, t.id LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
     let rows = q.query().fetch_all(&mut *c).await?;
     let items = rows.iter().map(decode).collect::<DbResult<_>>()?;
     Ok((items, total))

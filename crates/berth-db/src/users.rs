@@ -1,6 +1,6 @@
 //! Users of every role, with their credentials.
 
-use crate::row::{i, name, oi, oparse, os, parse, ots, ts};
+use crate::row::{i, name, oi, oparse, os, ots, parse, ts};
 use crate::{Conn, DbError, DbResult, Sql, b, now_ms};
 use berth_core::{Scope, ScopeKind};
 use berth_proto::api::users::{User, UserQuery};
@@ -148,14 +148,22 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &UserQuery) -> DbResult<(Vec<U
         i(&row, "n")?
     };
     let mut q = build(concat!("SELECT ", cols!()));
-    q.push(" ORDER BY u.created_at, u.id LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+    q.push(" ORDER BY u.created_at, u.id LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
     let rows = q.query().fetch_all(&mut *c).await?;
-    let users = rows.iter().map(|r| decode(r).map(|u| u.user)).collect::<DbResult<_>>()?;
+    let users = rows
+        .iter()
+        .map(|r| decode(r).map(|u| u.user))
+        .collect::<DbResult<_>>()?;
     Ok((users, total))
 }
 
 pub async fn count_all(c: &mut Conn) -> DbResult<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&mut *c).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&mut *c)
+        .await?;
     i(&row, "n")
 }
 

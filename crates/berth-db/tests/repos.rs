@@ -74,18 +74,34 @@ async fn scopes_hide_other_tenants() -> anyhow::Result<()> {
         let s_r1 = principal(r1, Role::Reseller, None).authorize(berth_core::Permission::TenantsRead)?;
         let s_c1 = principal(c1, Role::Client, Some(t1.id)).authorize(berth_core::Permission::TenantsRead)?;
 
-        assert_eq!(tenants::list(&mut c, &s_admin, &TenantQuery::default()).await?.1, 2, "{backend}");
+        assert_eq!(
+            tenants::list(&mut c, &s_admin, &TenantQuery::default()).await?.1,
+            2,
+            "{backend}"
+        );
         let (mine, n) = tenants::list(&mut c, &s_r1, &TenantQuery::default()).await?;
         assert_eq!((n, mine[0].id), (1, t1.id), "{backend}");
-        assert!(matches!(tenants::get(&mut c, &s_r1, t2.id).await, Err(DbError::NotFound)), "{backend}");
-        assert!(matches!(tenants::get(&mut c, &s_c1, t2.id).await, Err(DbError::NotFound)), "{backend}");
+        assert!(
+            matches!(tenants::get(&mut c, &s_r1, t2.id).await, Err(DbError::NotFound)),
+            "{backend}"
+        );
+        assert!(
+            matches!(tenants::get(&mut c, &s_c1, t2.id).await, Err(DbError::NotFound)),
+            "{backend}"
+        );
         assert_eq!(tenants::get(&mut c, &s_c1, t1.id).await?.id, t1.id);
 
         // Users: the reseller sees itself and its clients, not the other reseller.
         let (us, _) = users::list(&mut c, &s_r1, &UserQuery::default()).await?;
         let ids: Vec<UserId> = us.iter().map(|u| u.id).collect();
-        assert!(ids.contains(&r1) && ids.contains(&c1) && !ids.contains(&r2) && !ids.contains(&admin), "{backend}");
-        assert!(matches!(users::get(&mut c, &s_c1, r1).await, Err(DbError::NotFound)), "{backend}");
+        assert!(
+            ids.contains(&r1) && ids.contains(&c1) && !ids.contains(&r2) && !ids.contains(&admin),
+            "{backend}"
+        );
+        assert!(
+            matches!(users::get(&mut c, &s_c1, r1).await, Err(DbError::NotFound)),
+            "{backend}"
+        );
         // Search does not widen the scope.
         let q = UserQuery {
             q: Some("example".into()),
@@ -125,12 +141,18 @@ async fn audit_chain_detects_tampering() -> anyhow::Result<()> {
             action: Some("test.".into()),
             ..Default::default()
         };
-        assert_eq!(audit::list(&mut c, &Scope::system(), &q).await?.1, 5, "{backend}: prefix filter");
+        assert_eq!(
+            audit::list(&mut c, &Scope::system(), &q).await?.1,
+            5,
+            "{backend}: prefix filter"
+        );
 
-        c.execute("UPDATE audit_log SET summary = '{\"n\":99}' WHERE seq = 3").await?;
+        c.execute("UPDATE audit_log SET summary = '{\"n\":99}' WHERE seq = 3")
+            .await?;
         let r = audit::verify(&mut c).await?;
         assert_eq!((r.ok, r.first_bad_seq), (false, Some(3)), "{backend}");
-        c.execute("UPDATE audit_log SET summary = '{\"n\":2}' WHERE seq = 3").await?;
+        c.execute("UPDATE audit_log SET summary = '{\"n\":2}' WHERE seq = 3")
+            .await?;
         assert!(audit::verify(&mut c).await?.ok, "{backend}: restored");
         c.execute("DELETE FROM audit_log WHERE seq = 5").await?;
         let r = audit::verify(&mut c).await?;
@@ -203,7 +225,11 @@ async fn jobs_claim_once_and_dedupe() -> anyhow::Result<()> {
         let mut c = db.conn().await?;
         // A worker that does not hold the job cannot finish it.
         assert!(!jobs::finish(&mut c, claimed.id, "intruder", JobState::Succeeded, None, None).await?);
-        let holder = if jobs::heartbeat(&mut c, claimed.id, "w1", 1000).await?.is_some() { "w1" } else { "w2" };
+        let holder = if jobs::heartbeat(&mut c, claimed.id, "w1", 1000).await?.is_some() {
+            "w1"
+        } else {
+            "w2"
+        };
         assert_eq!(jobs::heartbeat(&mut c, claimed.id, holder, 1000).await?, Some(false));
         assert!(jobs::finish(&mut c, claimed.id, holder, JobState::Succeeded, None, None).await?);
         assert_eq!(jobs::get_unscoped(&mut c, claimed.id).await?.state, JobState::Succeeded);

@@ -114,9 +114,13 @@ impl JobHandler for FailN {
             let p = ctx.payload();
             let at = uint(p, "fail_at_step", 0, 19).map_err(StepError::Permanent)? as usize;
             let times = uint(p, "fail_times", 1, 100).map_err(StepError::Permanent)? as i64;
-            ctx.log("info", format!("ran step {idx} on attempt {}", ctx.attempt())).await;
+            ctx.log("info", format!("ran step {idx} on attempt {}", ctx.attempt()))
+                .await;
             if idx == at && ctx.attempt() <= times {
-                return Err(StepError::Retry(format!("planned failure {} of {times}", ctx.attempt())));
+                return Err(StepError::Retry(format!(
+                    "planned failure {} of {times}",
+                    ctx.attempt()
+                )));
             }
             Ok(Some(json!({ "step": idx, "attempt": ctx.attempt() })))
         })

@@ -88,10 +88,12 @@ impl Engine {
             .registry
             .get(kind)
             .ok_or_else(|| EnqueueError::UnknownKind(kind.to_owned()))?;
-        h.steps(payload).map(|_| ()).map_err(|message| EnqueueError::BadPayload {
-            kind: kind.to_owned(),
-            message,
-        })
+        h.steps(payload)
+            .map(|_| ())
+            .map_err(|message| EnqueueError::BadPayload {
+                kind: kind.to_owned(),
+                message,
+            })
     }
 
     /// Enqueue on an open transaction (so the job commits with the change
@@ -263,7 +265,9 @@ impl Engine {
         };
 
         let cancel_seen = cancel_rx.clone();
-        let mut outcome = self.run_steps(worker, &job, handler.as_ref(), cancel_rx, &mut lost_rx).await;
+        let mut outcome = self
+            .run_steps(worker, &job, handler.as_ref(), cancel_rx, &mut lost_rx)
+            .await;
         hb.abort();
         // A step that stopped because of a cancel request ends the job as
         // cancelled, not as a failure to retry.
@@ -279,7 +283,8 @@ impl Engine {
             }
             StepsOutcome::Cancelled => {
                 self.log(id, None, "warn", "job cancelled").await;
-                self.settle(worker, id, JobState::Cancelled, Some("cancelled"), None).await;
+                self.settle(worker, id, JobState::Cancelled, Some("cancelled"), None)
+                    .await;
                 metrics::counter!("berth_jobs_finished_total", "state" => "cancelled").increment(1);
             }
             StepsOutcome::Lost => {
@@ -289,14 +294,24 @@ impl Engine {
                 let permanent = matches!(err, StepError::Permanent(_));
                 let msg = err.to_string();
                 if permanent || job.attempts >= job.max_attempts {
-                    self.log(id, None, "error", format!("job dead after {} attempt(s): {msg}", job.attempts))
-                        .await;
+                    self.log(
+                        id,
+                        None,
+                        "error",
+                        format!("job dead after {} attempt(s): {msg}", job.attempts),
+                    )
+                    .await;
                     self.settle(worker, id, JobState::Dead, Some(&msg), None).await;
                     metrics::counter!("berth_jobs_finished_total", "state" => "dead").increment(1);
                 } else {
                     let delay = self.retry_delay(job.attempts).await;
-                    self.log(id, None, "warn", format!("attempt {} failed: {msg}; retrying in {delay} ms", job.attempts))
-                        .await;
+                    self.log(
+                        id,
+                        None,
+                        "warn",
+                        format!("attempt {} failed: {msg}; retrying in {delay} ms", job.attempts),
+                    )
+                    .await;
                     let at = berth_db::now_ms() + delay;
                     self.settle(worker, id, JobState::Failed, Some(&msg), Some(at)).await;
                     metrics::counter!("berth_jobs_finished_total", "state" => "failed").increment(1);
@@ -342,8 +357,13 @@ impl Engine {
                 Ok(false) => return StepsOutcome::Lost,
                 Err(e) => return StepsOutcome::Failed(StepError::Retry(format!("database: {e}"))),
             }
-            self.log(job.id, Some(step.idx), "info", format!("step {} ({}) started", step.idx, step.name))
-                .await;
+            self.log(
+                job.id,
+                Some(step.idx),
+                "info",
+                format!("step {} ({}) started", step.idx, step.name),
+            )
+            .await;
             let ctx = StepCtx {
                 db: self.inner.db.clone(),
                 job: job.clone(),
@@ -362,8 +382,14 @@ impl Engine {
                         Ok(a) => Ok(a.as_ref()),
                         Err(e) => Err(e.to_string()),
                     };
-                    jobs::step_finish(&mut c, job.id, step.idx, worker, outcome.as_ref().map(|a| *a).map_err(|e| e.as_str()))
-                        .await
+                    jobs::step_finish(
+                        &mut c,
+                        job.id,
+                        step.idx,
+                        worker,
+                        outcome.as_ref().map(|a| *a).map_err(|e| e.as_str()),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
@@ -374,12 +400,22 @@ impl Engine {
             }
             match result {
                 Ok(_) => {
-                    self.log(job.id, Some(step.idx), "info", format!("step {} succeeded in {ms} ms", step.idx))
-                        .await
+                    self.log(
+                        job.id,
+                        Some(step.idx),
+                        "info",
+                        format!("step {} succeeded in {ms} ms", step.idx),
+                    )
+                    .await
                 }
                 Err(e) => {
-                    self.log(job.id, Some(step.idx), "error", format!("step {} failed after {ms} ms: {e}", step.idx))
-                        .await;
+                    self.log(
+                        job.id,
+                        Some(step.idx),
+                        "error",
+                        format!("step {} failed after {ms} ms: {e}", step.idx),
+                    )
+                    .await;
                     return StepsOutcome::Failed(e);
                 }
             }

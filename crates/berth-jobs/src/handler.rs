@@ -29,7 +29,11 @@ pub trait JobHandler: Send + Sync + 'static {
     /// (at enqueue time, so a bad job never enters the queue).
     fn steps(&self, payload: &serde_json::Value) -> Result<Vec<String>, String>;
     /// Run step `idx`. `Ok(Some(v))` stores `v` as the step's artifact.
-    fn run_step<'a>(&'a self, ctx: &'a StepCtx, idx: usize) -> BoxFuture<'a, Result<Option<serde_json::Value>, StepError>>;
+    fn run_step<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+        idx: usize,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StepError>>;
 }
 
 /// Handlers by kind.

@@ -32,7 +32,9 @@ pub(crate) async fn tick(engine: &Engine) -> Result<usize, DbError> {
     };
     let mut fired = 0;
     for s in due {
-        let Some(expected) = s.next_run_at.map(|t| t.millis()) else { continue };
+        let Some(expected) = s.next_run_at.map(|t| t.millis()) else {
+            continue;
+        };
         let next = match berth_core::schedule::next_after(&s.cron, now) {
             Ok(n) => n,
             Err(e) => {

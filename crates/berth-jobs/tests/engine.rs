@@ -71,7 +71,11 @@ async fn wait_state(db: &Db, id: JobId, want: &[JobState]) -> anyhow::Result<ber
 
 async fn count_lines(db: &Db, id: JobId, needle: &str) -> anyhow::Result<usize> {
     let mut c = db.conn().await?;
-    Ok(jobs::logs(&mut c, id, 0, 5000).await?.iter().filter(|l| l.message.contains(needle)).count())
+    Ok(jobs::logs(&mut c, id, 0, 5000)
+        .await?
+        .iter()
+        .filter(|l| l.message.contains(needle))
+        .count())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,8 +86,16 @@ async fn failed_step_resumes_without_rerunning_succeeded_steps() -> anyhow::Resu
         let (j, _) = e.enqueue(job("builtin.fail_n", payload, 5)).await?;
         let done = wait_state(&db, j.id, &[JobState::Succeeded]).await?;
         assert_eq!(done.attempts, 3, "{backend}");
-        assert_eq!(count_lines(&db, j.id, "ran step 0").await?, 1, "{backend}: step 0 ran once");
-        assert_eq!(count_lines(&db, j.id, "ran step 1").await?, 3, "{backend}: step 1 ran per attempt");
+        assert_eq!(
+            count_lines(&db, j.id, "ran step 0").await?,
+            1,
+            "{backend}: step 0 ran once"
+        );
+        assert_eq!(
+            count_lines(&db, j.id, "ran step 1").await?,
+            3,
+            "{backend}: step 1 ran per attempt"
+        );
         assert_eq!(count_lines(&db, j.id, "ran step 2").await?, 1, "{backend}");
         assert!(done.steps.iter().all(|s| s.state == StepState::Succeeded), "{backend}");
         assert_eq!(done.steps[1].artifact, Some(json!({ "step": 1, "attempt": 3 })));
@@ -109,7 +121,11 @@ async fn out_of_attempts_is_dead_and_retry_resumes() -> anyhow::Result<()> {
         // Attempts were reset, so attempt 1 and 2 of the retry: the third
         // overall run of step 1 succeeds only because fail_times counts attempts.
         let again = wait_state(&db, j.id, &[JobState::Dead, JobState::Succeeded]).await?;
-        assert_eq!(count_lines(&db, j.id, "ran step 0").await?, 1, "{backend}: step 0 never re-ran");
+        assert_eq!(
+            count_lines(&db, j.id, "ran step 0").await?,
+            1,
+            "{backend}: step 0 never re-ran"
+        );
         assert!(count_lines(&db, j.id, "ran step 1").await? >= 3, "{backend}: {again:?}");
         stop.send(true)?;
     }
@@ -152,7 +168,11 @@ async fn cancel_queued_and_running() -> anyhow::Result<()> {
         wait_state(&db, long.id, &[JobState::Cancelled]).await?;
         assert!(t0.elapsed() < Duration::from_secs(10), "{backend}: stopped early");
         let mut c = db.conn().await?;
-        assert!(jobs::cancel(&mut c, &berth_core::Scope::system(), long.id).await.is_err());
+        assert!(
+            jobs::cancel(&mut c, &berth_core::Scope::system(), long.id)
+                .await
+                .is_err()
+        );
         stop.send(true)?;
     }
     Ok(())
@@ -163,10 +183,23 @@ async fn bad_kinds_and_payloads_are_refused_at_enqueue() -> anyhow::Result<()> {
     for (_backend, db) in each_db().await? {
         let e = Engine::new(db.clone(), Registry::with_builtins(), EngineConfig::default());
         assert!(e.enqueue(job("no.such_kind", json!({}), 1)).await.is_err());
-        assert!(e.enqueue(job("builtin.sleep", json!({ "ms": "soon" }), 1)).await.is_err());
-        assert!(e.enqueue(job("builtin.sleep", json!({ "ms": 1, "x": 1 }), 1)).await.is_err());
+        assert!(
+            e.enqueue(job("builtin.sleep", json!({ "ms": "soon" }), 1))
+                .await
+                .is_err()
+        );
+        assert!(
+            e.enqueue(job("builtin.sleep", json!({ "ms": 1, "x": 1 }), 1))
+                .await
+                .is_err()
+        );
         let mut c = db.conn().await?;
-        assert_eq!(jobs::list(&mut c, &berth_core::Scope::system(), &Default::default()).await?.1, 0);
+        assert_eq!(
+            jobs::list(&mut c, &berth_core::Scope::system(), &Default::default())
+                .await?
+                .1,
+            0
+        );
     }
     Ok(())
 }
@@ -178,7 +211,12 @@ async fn two_engines_run_each_job_exactly_once() -> anyhow::Result<()> {
         let (_e2, stop2, _s2) = engine(&db, 3);
         let mut ids = Vec::new();
         for _ in 0..60 {
-            ids.push(e1.enqueue(job("builtin.fail_n", json!({ "steps": 1, "fail_times": 0 }), 3)).await?.0.id);
+            ids.push(
+                e1.enqueue(job("builtin.fail_n", json!({ "steps": 1, "fail_times": 0 }), 3))
+                    .await?
+                    .0
+                    .id,
+            );
         }
         for id in &ids {
             let j = wait_state(&db, *id, &[JobState::Succeeded]).await?;

@@ -2,11 +2,11 @@
 //! `BERTH_ADMIN_PASSWORD`, or with a generated password shown once) and the
 //! built-in maintenance schedules.
 
+use crate::StartError;
 use crate::auth::secrets::{generate_password, hash_password_async};
 use berth_db::audit::{AuditEvent, AuditMeta};
 use berth_db::{Db, schedules, users};
 use berth_proto::{Email, Role, Text};
-use crate::StartError;
 use serde_json::json;
 
 /// What the first start created.
@@ -46,7 +46,9 @@ pub async fn ensure_first_admin(
             (p.clone(), Some(p))
         }
     };
-    let hash = hash_password_async(password, argon2.0, argon2.1).await.map_err(StartError::Config)?;
+    let hash = hash_password_async(password, argon2.0, argon2.1)
+        .await
+        .map_err(StartError::Config)?;
     let mut tx = db.begin().await?;
     // Two panels starting on an empty PostgreSQL: the unique email makes the
     // second insert fail, and it then finds the admin the first one made.

@@ -57,7 +57,10 @@ impl ApiError {
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         // The cause goes to the log with the request id; the client gets the id.
         tracing::error!(error = %e, "internal error");
-        ApiError::new(ErrorCode::Internal, "internal error; the request id identifies it in the logs")
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal error; the request id identifies it in the logs",
+        )
     }
 }
 

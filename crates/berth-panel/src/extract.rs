@@ -35,9 +35,10 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::JsonDataError(_) => ApiError::new(ErrorCode::InvalidInput, text),
         JsonRejection::JsonSyntaxError(_) => ApiError::new(ErrorCode::MalformedRequest, text),
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(ErrorCode::MalformedRequest, "expected a JSON body with Content-Type: application/json")
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::MalformedRequest,
+            "expected a JSON body with Content-Type: application/json",
+        ),
         _ if status == 413 => ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large"),
         _ => ApiError::new(ErrorCode::MalformedRequest, text),
     }

@@ -102,7 +102,11 @@ impl Panel {
 
     /// Serve until `shutdown` resolves, then stop the job workers (running
     /// jobs keep their lease and are taken over if they do not finish).
-    pub async fn serve(mut self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = self.stop.send(true);
@@ -123,7 +127,10 @@ pub fn router(state: SharedState) -> Router {
     api.merge(openapi::docs_router(doc))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::per_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::per_request,
+        ))
         .with_state(state)
 }
 

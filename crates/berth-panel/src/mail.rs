@@ -35,7 +35,13 @@ impl Mailer {
         })
     }
 
-    pub async fn send_reset(&self, st: &SharedState, to: &berth_proto::Email, code: &str, ttl_min: i64) -> Result<(), String> {
+    pub async fn send_reset(
+        &self,
+        st: &SharedState,
+        to: &berth_proto::Email,
+        code: &str,
+        ttl_min: i64,
+    ) -> Result<(), String> {
         let brand = st.settings.string("platform.brand_name").await;
         let url = st.settings.string("panel.public_url").await;
         let link = if url.is_empty() {

@@ -46,7 +46,11 @@ pub async fn per_request(State(state): State<SharedState>, mut req: Request, nex
         .get("http.trusted_proxies")
         .await
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net))
+                .collect()
+        })
         .unwrap_or_default();
     let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = crate::auth::client_ip_resolve(peer, &trusted, xff);

@@ -282,7 +282,9 @@ mod tests {
     #[test]
     fn account_names() {
         assert!(AccountName::parse("acme-web2").is_ok());
-        for bad in ["a", "Acme", "1acme", "acme-", "ac--me", "ac;me", "../x", "ac me", "a{b}", ""] {
+        for bad in [
+            "a", "Acme", "1acme", "acme-", "ac--me", "ac;me", "../x", "ac me", "a{b}", "",
+        ] {
             assert!(AccountName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(AccountName::parse(&"a".repeat(33)).is_err());

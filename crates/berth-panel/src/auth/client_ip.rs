@@ -46,9 +46,15 @@ mod tests {
     fn trusted_proxy_chain_is_unwound() {
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         let t = nets(&["10.0.0.0/8"]);
-        assert_eq!(resolve(peer, &t, Some("198.51.100.7, 10.0.0.5")).to_string(), "198.51.100.7");
+        assert_eq!(
+            resolve(peer, &t, Some("198.51.100.7, 10.0.0.5")).to_string(),
+            "198.51.100.7"
+        );
         // A client-supplied left-most value is ignored when a real hop follows.
-        assert_eq!(resolve(peer, &t, Some("6.6.6.6, 198.51.100.7")).to_string(), "198.51.100.7");
+        assert_eq!(
+            resolve(peer, &t, Some("6.6.6.6, 198.51.100.7")).to_string(),
+            "198.51.100.7"
+        );
         assert_eq!(resolve(peer, &t, Some("garbage")), peer);
         assert_eq!(resolve(peer, &t, None), peer);
     }

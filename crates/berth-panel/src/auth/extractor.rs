@@ -146,9 +146,14 @@ impl FromRequestParts<SharedState> for Authed {
             return Err(ApiError::new(ErrorCode::Suspended, "this account is disabled"));
         }
         if user.role == Role::Client {
-            let tenant = user.tenant_id.ok_or_else(|| ApiError::forbidden("client account without a tenant"))?;
+            let tenant = user
+                .tenant_id
+                .ok_or_else(|| ApiError::forbidden("client account without a tenant"))?;
             if tenants::status_unscoped(&mut c, tenant).await? != Some(TenantStatus::Active) {
-                return Err(ApiError::new(ErrorCode::Suspended, "this account's tenant is suspended"));
+                return Err(ApiError::new(
+                    ErrorCode::Suspended,
+                    "this account's tenant is suspended",
+                ));
             }
         }
         drop(c);

@@ -44,7 +44,10 @@ pub async fn verify_password_async(password: String, phc: String) -> bool {
 /// `prefix` + 43 characters of URL-safe base64 (32 random bytes).
 pub fn random_token(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::rng().random();
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// Lower-case hex SHA-256.
@@ -62,9 +65,7 @@ pub fn generate_password() -> String {
     let mut rng = rand::rng();
     let all: Vec<u8> = [LOWER, UPPER, DIGIT, SYM].concat();
     loop {
-        let p: String = (0..20)
-            .map(|_| all[rng.random_range(0..all.len())] as char)
-            .collect();
+        let p: String = (0..20).map(|_| all[rng.random_range(0..all.len())] as char).collect();
         let has = |set: &[u8]| p.bytes().any(|b| set.contains(&b));
         if has(LOWER) && has(UPPER) && has(DIGIT) && has(SYM) {
             return p;

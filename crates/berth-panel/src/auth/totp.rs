@@ -51,7 +51,11 @@ mod tests {
         let now = 1_800_000_000;
         let code = current_code(&s, now).unwrap();
         assert_eq!(matching_step(&s, &code, now), Some((now / 30) as i64));
-        assert_eq!(matching_step(&s, &code, now + 30), Some((now / 30) as i64), "skew of one step");
+        assert_eq!(
+            matching_step(&s, &code, now + 30),
+            Some((now / 30) as i64),
+            "skew of one step"
+        );
         assert_eq!(matching_step(&s, &code, now + 300), None);
         assert_eq!(matching_step(&s, "12345a", now), None);
         assert!(url(&s, "ann@example.com").unwrap().starts_with("otpauth://totp/"));

@@ -15,7 +15,11 @@ use berth_proto::{ApiErrorBody, Timestamp};
 /// Audit entries, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEntry>), (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn list_audit(State(st): State<SharedState>, auth: Authed, Query(q): Query<AuditQuery>) -> ApiResult<Reply<Page<AuditEntry>>> {
+pub async fn list_audit(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Reply<Page<AuditEntry>>> {
     let scope = auth.authorize(Permission::AuditRead)?;
     for (name, v) in [("since", &q.since), ("until", &q.until)] {
         if let Some(s) = v

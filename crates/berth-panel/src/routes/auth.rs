@@ -115,12 +115,18 @@ pub async fn login(
             None => false,
         };
         if !ok {
-            return Err(ApiError::new(ErrorCode::Suspended, "this account's tenant is suspended"));
+            return Err(ApiError::new(
+                ErrorCode::Suspended,
+                "this account's tenant is suspended",
+            ));
         }
     }
     if user.totp_enabled {
         let Some(code) = req.totp.as_ref() else {
-            return Err(ApiError::new(ErrorCode::TotpRequired, "enter the code from your authenticator app"));
+            return Err(ApiError::new(
+                ErrorCode::TotpRequired,
+                "enter the code from your authenticator app",
+            ));
         };
         let secret = rec.totp_secret.clone().unwrap_or_default();
         let ok = match totp::matching_step(&secret, code.as_str(), totp::now_secs()) {
@@ -130,9 +136,8 @@ pub async fn login(
         if !ok {
             drop(c);
             let e = fail("bad_totp").await?;
-            return Err(ApiError::new(ErrorCode::Unauthenticated, "wrong or already used code").with_details(
-                json!({ "hint": e.message }),
-            ));
+            return Err(ApiError::new(ErrorCode::Unauthenticated, "wrong or already used code")
+                .with_details(json!({ "hint": e.message })));
         }
     }
     drop(c);
@@ -257,7 +262,10 @@ pub async fn forgot_password(
     let ip_key = format!("reset-ip:{}", ctx.ip);
     let mut c = st.db.conn().await?;
     if auth_db::throttle_locked_until(&mut c, &ip_key).await?.is_some() {
-        return Err(ApiError::new(ErrorCode::RateLimited, "too many reset requests; try again later"));
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many reset requests; try again later",
+        ));
     }
     // Each request counts against the IP, so the endpoint cannot be used to
     // flood an inbox.
@@ -278,7 +286,13 @@ pub async fn forgot_password(
     let code = one_time_code(6);
     let ttl = st.settings.i64("auth.password_reset.ttl_minutes").await;
     let mut tx = st.db.begin().await?;
-    auth_db::create_reset(&mut tx, rec.user.id, &sha256_hex(&code), berth_db::now_ms() + ttl * 60_000).await?;
+    auth_db::create_reset(
+        &mut tx,
+        rec.user.id,
+        &sha256_hex(&code),
+        berth_db::now_ms() + ttl * 60_000,
+    )
+    .await?;
     berth_db::audit::append(
         &mut tx,
         &AuditMeta {

@@ -34,7 +34,11 @@ fn ev(j: &Job, action: &'static str, summary: serde_json::Value) -> AuditEvent {
 /// Jobs in my scope, newest first.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobQuery),
     responses((status = 200, body = Page<Job>)), security(("bearer" = [])))]
-pub async fn list_jobs(State(st): State<SharedState>, auth: Authed, Query(q): Query<JobQuery>) -> ApiResult<Reply<Page<Job>>> {
+pub async fn list_jobs(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<JobQuery>,
+) -> ApiResult<Reply<Page<Job>>> {
     let scope = auth.authorize(Permission::JobsRead)?;
     let mut c = st.db.conn().await?;
     let (items, total) = jobs::list(&mut c, &scope, &q).await?;
@@ -80,7 +84,12 @@ pub async fn create_job(
     };
     let (job, created) = st.engine.enqueue_on(&mut tx, new).await?;
     if created {
-        audit(&mut tx, &auth, ev(&job, "job.create", json!({ "kind": job.kind, "payload": job.payload }))).await?;
+        audit(
+            &mut tx,
+            &auth,
+            ev(&job, "job.create", json!({ "kind": job.kind, "payload": job.payload })),
+        )
+        .await?;
     }
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
@@ -125,7 +134,9 @@ pub async fn job_logs(
     let scope = auth.authorize(Permission::JobsRead)?;
     let mut c = st.db.conn().await?;
     jobs::get(&mut c, &scope, id).await?;
-    Ok(Reply(jobs::logs(&mut c, id, q.after.unwrap_or(0), q.limit.unwrap_or(1000)).await?))
+    Ok(Reply(
+        jobs::logs(&mut c, id, q.after.unwrap_or(0), q.limit.unwrap_or(1000)).await?,
+    ))
 }
 
 struct Follow {
@@ -230,7 +241,12 @@ pub async fn cancel_job(State(st): State<SharedState>, auth: Authed, Path(id): P
     let scope = auth.authorize(Permission::JobsWrite)?;
     let mut tx = st.db.begin().await?;
     let job = jobs::cancel(&mut tx, &scope, id).await?;
-    audit(&mut tx, &auth, ev(&job, "job.cancel", json!({ "kind": job.kind, "state": job.state }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(&job, "job.cancel", json!({ "kind": job.kind, "state": job.state })),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(job))
 }

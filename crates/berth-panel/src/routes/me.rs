@@ -64,7 +64,12 @@ pub async fn change_password(
     let mut tx = st.db.begin().await?;
     users::set_password_hash(&mut tx, auth.user.id, &h).await?;
     let ended = auth_db::delete_user_sessions(&mut tx, auth.user.id, auth.session_id).await?;
-    audit(&mut tx, &auth, event(&auth, "user.password_change", json!({ "other_sessions_ended": ended }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        event(&auth, "user.password_change", json!({ "other_sessions_ended": ended })),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(Ack {
         message: format!("password changed; {ended} other session(s) ended"),
@@ -77,7 +82,9 @@ pub async fn change_password(
 pub async fn list_sessions(State(st): State<SharedState>, auth: Authed) -> ApiResult<Reply<Vec<SessionInfo>>> {
     auth.authorize(Permission::SelfRead)?;
     let mut c = st.db.conn().await?;
-    Ok(Reply(auth_db::list_sessions(&mut c, auth.user.id, auth.session_id).await?))
+    Ok(Reply(
+        auth_db::list_sessions(&mut c, auth.user.id, auth.session_id).await?,
+    ))
 }
 
 /// End one of my sessions.
@@ -115,7 +122,9 @@ pub async fn revoke_session(
 pub async fn totp_setup(State(st): State<SharedState>, auth: Authed) -> ApiResult<Reply<TotpSetupResponse>> {
     auth.authorize(Permission::SelfManage)?;
     if auth.user.totp_enabled {
-        return Err(ApiError::conflict("two-factor authentication is already on; disable it first"));
+        return Err(ApiError::conflict(
+            "two-factor authentication is already on; disable it first",
+        ));
     }
     let secret = totp::new_secret();
     let url = totp::url(&secret, auth.user.email.as_str()).map_err(ApiError::internal)?;

@@ -53,7 +53,11 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::delete_token))
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
-        .routes(routes!(tenants::get_tenant, tenants::update_tenant, tenants::delete_tenant))
+        .routes(routes!(
+            tenants::get_tenant,
+            tenants::update_tenant,
+            tenants::delete_tenant
+        ))
         .routes(routes!(tenants::suspend_tenant))
         .routes(routes!(tenants::unsuspend_tenant))
         .routes(routes!(tenants::tenant_usage))
@@ -62,7 +66,11 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(users::set_user_password))
         .routes(routes!(users::reset_user_totp))
         .routes(routes!(packages::list_packages, packages::create_package))
-        .routes(routes!(packages::get_package, packages::update_package, packages::delete_package))
+        .routes(routes!(
+            packages::get_package,
+            packages::update_package,
+            packages::delete_package
+        ))
         .routes(routes!(settings::list_settings))
         .routes(routes!(settings::get_setting, settings::put_setting))
         .routes(routes!(audit::list_audit))

@@ -54,7 +54,9 @@ async fn writable(c: &mut Conn, scope: &Scope, id: PackageId) -> ApiResult<Packa
     if let ScopeKind::Reseller(me) = scope.kind()
         && p.owner_id != Some(me)
     {
-        return Err(ApiError::forbidden("this package is your allocation; only staff change it"));
+        return Err(ApiError::forbidden(
+            "this package is your allocation; only staff change it",
+        ));
     }
     Ok(p)
 }
@@ -62,7 +64,11 @@ async fn writable(c: &mut Conn, scope: &Scope, id: PackageId) -> ApiResult<Packa
 /// List packages I can see.
 #[utoipa::path(get, path = "/api/v1/packages", tag = "packages", params(PageQuery),
     responses((status = 200, body = Page<Package>)), security(("bearer" = [])))]
-pub async fn list_packages(State(st): State<SharedState>, auth: Authed, Query(q): Query<PageQuery>) -> ApiResult<Reply<Page<Package>>> {
+pub async fn list_packages(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Reply<Page<Package>>> {
     let scope = auth.authorize(Permission::PackagesRead)?;
     let mut c = st.db.conn().await?;
     let (items, total) = packages::list(&mut c, &scope, q.limit, q.offset).await?;
@@ -87,7 +93,12 @@ pub async fn create_package(
     let mut tx = st.db.begin().await?;
     check_limits(&mut tx, &scope, &req.limits).await?;
     let p = packages::insert(&mut tx, &req.name, owner, &req.limits).await?;
-    audit(&mut tx, &auth, ev(&p, "package.create", json!({ "name": p.name, "limits": p.limits }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(&p, "package.create", json!({ "name": p.name, "limits": p.limits })),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok((StatusCode::CREATED, Reply(p)))
 }
@@ -95,7 +106,11 @@ pub async fn create_package(
 /// One package.
 #[utoipa::path(get, path = "/api/v1/packages/{id}", tag = "packages", params(("id" = PackageId, Path)),
     responses((status = 200, body = Package), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn get_package(State(st): State<SharedState>, auth: Authed, Path(id): Path<PackageId>) -> ApiResult<Reply<Package>> {
+pub async fn get_package(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<PackageId>,
+) -> ApiResult<Reply<Package>> {
     let scope = auth.authorize(Permission::PackagesRead)?;
     let mut c = st.db.conn().await?;
     Ok(Reply(packages::get(&mut c, &scope, id).await?))
@@ -120,9 +135,18 @@ pub async fn update_package(
     }
     packages::update(&mut tx, id, req.name.as_ref(), req.limits.as_ref()).await?;
     let after = packages::get(&mut tx, &Scope::system(), id).await?;
-    audit(&mut tx, &auth, ev(&after, "package.update", json!({
-        "name": [before.name, after.name], "limits": [before.limits, after.limits]
-    }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &after,
+            "package.update",
+            json!({
+                "name": [before.name, after.name], "limits": [before.limits, after.limits]
+            }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(after))
 }
@@ -131,12 +155,18 @@ pub async fn update_package(
 #[utoipa::path(delete, path = "/api/v1/packages/{id}", tag = "packages", params(("id" = PackageId, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody)),
     security(("bearer" = [])))]
-pub async fn delete_package(State(st): State<SharedState>, auth: Authed, Path(id): Path<PackageId>) -> ApiResult<StatusCode> {
+pub async fn delete_package(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<PackageId>,
+) -> ApiResult<StatusCode> {
     let scope = auth.authorize(Permission::PackagesWrite)?;
     let mut tx = st.db.begin().await?;
     let p = writable(&mut tx, &scope, id).await?;
     if packages::in_use(&mut tx, id).await? {
-        return Err(ApiError::conflict("the package is in use by a tenant or as a reseller allocation"));
+        return Err(ApiError::conflict(
+            "the package is in use by a tenant or as a reseller allocation",
+        ));
     }
     packages::delete(&mut tx, id).await?;
     audit(&mut tx, &auth, ev(&p, "package.delete", json!({ "name": p.name }))).await?;

@@ -60,7 +60,16 @@ pub async fn create_schedule(
         },
     )
     .await?;
-    audit(&mut tx, &auth, ev(&s, "schedule.create", json!({ "name": s.name, "cron": s.cron, "kind": s.kind }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &s,
+            "schedule.create",
+            json!({ "name": s.name, "cron": s.cron, "kind": s.kind }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok((StatusCode::CREATED, Reply(s)))
 }
@@ -84,7 +93,16 @@ pub async fn update_schedule(
         schedules::set_enabled(&mut tx, id, enabled, next).await?;
     }
     let after = schedules::get(&mut tx, id).await?;
-    audit(&mut tx, &auth, ev(&after, "schedule.update", json!({ "enabled": [before.enabled, after.enabled] }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &after,
+            "schedule.update",
+            json!({ "enabled": [before.enabled, after.enabled] }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(after))
 }
@@ -92,7 +110,11 @@ pub async fn update_schedule(
 /// Delete a schedule (jobs it created stay).
 #[utoipa::path(delete, path = "/api/v1/schedules/{id}", tag = "jobs", params(("id" = ScheduleId, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn delete_schedule(State(st): State<SharedState>, auth: Authed, Path(id): Path<ScheduleId>) -> ApiResult<StatusCode> {
+pub async fn delete_schedule(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<ScheduleId>,
+) -> ApiResult<StatusCode> {
     auth.authorize(Permission::SchedulesManage)?;
     let mut tx = st.db.begin().await?;
     let s = schedules::get(&mut tx, id).await?;

@@ -36,13 +36,21 @@ pub async fn list_settings(State(st): State<SharedState>, auth: Authed) -> ApiRe
     auth.authorize(Permission::SettingsRead)?;
     let mut c = st.db.conn().await?;
     let stored = berth_db::settings::all(&mut c).await?;
-    REGISTRY.iter().map(|d| view(d, stored.get(d.key))).collect::<ApiResult<_>>().map(Reply)
+    REGISTRY
+        .iter()
+        .map(|d| view(d, stored.get(d.key)))
+        .collect::<ApiResult<_>>()
+        .map(Reply)
 }
 
 /// One setting.
 #[utoipa::path(get, path = "/api/v1/settings/{key}", tag = "settings", params(("key" = String, Path)),
     responses((status = 200, body = Setting), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn get_setting(State(st): State<SharedState>, auth: Authed, Path(key): Path<String>) -> ApiResult<Reply<Setting>> {
+pub async fn get_setting(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(key): Path<String>,
+) -> ApiResult<Reply<Setting>> {
     auth.authorize(Permission::SettingsRead)?;
     let def = berth_core::settings::find(&key).ok_or_else(|| ApiError::not_found("setting"))?;
     let mut c = st.db.conn().await?;

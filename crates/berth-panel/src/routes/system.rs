@@ -54,5 +54,8 @@ pub async fn metrics(State(st): State<SharedState>, auth: Authed) -> ApiResult<i
     }
     let lag = berth_db::jobs::queue_lag_ms(&mut c).await?;
     metrics::gauge!("berth_jobs_queue_lag_seconds").set(lag as f64 / 1000.0);
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render()))
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    ))
 }

@@ -13,7 +13,9 @@ use berth_db::audit::AuditEvent;
 use berth_db::{Conn, auth as auth_db, packages, tenants, usage, users};
 use berth_proto::api::Page;
 use berth_proto::api::packages::{Resource, UsageLine};
-use berth_proto::api::tenants::{CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantStatus, TenantUsage, UpdateTenant};
+use berth_proto::api::tenants::{
+    CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantStatus, TenantUsage, UpdateTenant,
+};
 use berth_proto::{ApiErrorBody, PackageId, Role, TenantId, UserId};
 use serde_json::json;
 
@@ -33,7 +35,10 @@ async fn check_package(c: &mut Conn, scope: &Scope, auth: &Authed, id: PackageId
         .await
         .map_err(|_| ApiError::invalid_field("package_id", "no such package"))?;
     if auth.user.role == Role::Reseller && p.owner_id != Some(auth.user.id) {
-        return Err(ApiError::invalid_field("package_id", "resellers assign their own packages"));
+        return Err(ApiError::invalid_field(
+            "package_id",
+            "resellers assign their own packages",
+        ));
     }
     Ok(())
 }
@@ -83,14 +88,20 @@ pub async fn create_tenant(
                     .await
                     .map_err(|_| ApiError::invalid_field("owner_id", "no such user"))?;
                 if !matches!(rec.user.role, Role::Reseller | Role::Admin | Role::Superadmin) {
-                    return Err(ApiError::invalid_field("owner_id", "the owner must be an admin or a reseller"));
+                    return Err(ApiError::invalid_field(
+                        "owner_id",
+                        "the owner must be an admin or a reseller",
+                    ));
                 }
                 o
             }
         },
         ScopeKind::Reseller(me) => {
             if req.owner_id.is_some_and(|o| o != me) {
-                return Err(ApiError::invalid_field("owner_id", "resellers create tenants for themselves"));
+                return Err(ApiError::invalid_field(
+                    "owner_id",
+                    "resellers create tenants for themselves",
+                ));
             }
             me
         }
@@ -113,7 +124,16 @@ pub async fn create_tenant(
         },
     )
     .await?;
-    audit(&mut tx, &auth, ev(&t, "tenant.create", json!({ "name": t.name, "owner_id": t.owner_id, "package_id": t.package_id }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &t,
+            "tenant.create",
+            json!({ "name": t.name, "owner_id": t.owner_id, "package_id": t.package_id }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok((StatusCode::CREATED, Reply(t)))
 }
@@ -121,7 +141,11 @@ pub async fn create_tenant(
 /// One tenant (404 when outside my scope).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = TenantId, Path)),
     responses((status = 200, body = Tenant), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn get_tenant(State(st): State<SharedState>, auth: Authed, Path(id): Path<TenantId>) -> ApiResult<Reply<Tenant>> {
+pub async fn get_tenant(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<TenantId>,
+) -> ApiResult<Reply<Tenant>> {
     let scope = auth.authorize(Permission::TenantsRead)?;
     let mut c = st.db.conn().await?;
     Ok(Reply(tenants::get(&mut c, &scope, id).await?))
@@ -152,22 +176,36 @@ pub async fn update_tenant(
             .await
             .map_err(|_| ApiError::invalid_field("owner_id", "no such user"))?;
         if !matches!(rec.user.role, Role::Reseller | Role::Admin | Role::Superadmin) {
-            return Err(ApiError::invalid_field("owner_id", "the owner must be an admin or a reseller"));
+            return Err(ApiError::invalid_field(
+                "owner_id",
+                "the owner must be an admin or a reseller",
+            ));
         }
         if rec.user.role == Role::Reseller && o != before.owner_id {
             check_reseller_tenant_limit(&mut tx, o).await?;
         }
     }
-    tenants::update(&mut tx, id, req.display_name.as_ref(), req.package_id.map(Some), req.owner_id).await?;
+    tenants::update(
+        &mut tx,
+        id,
+        req.display_name.as_ref(),
+        req.package_id.map(Some),
+        req.owner_id,
+    )
+    .await?;
     let after = tenants::get(&mut tx, &Scope::system(), id).await?;
     audit(
         &mut tx,
         &auth,
-        ev(&after, "tenant.update", json!({
-            "display_name": [before.display_name, after.display_name],
-            "package_id": [before.package_id, after.package_id],
-            "owner_id": [before.owner_id, after.owner_id],
-        })),
+        ev(
+            &after,
+            "tenant.update",
+            json!({
+                "display_name": [before.display_name, after.display_name],
+                "package_id": [before.package_id, after.package_id],
+                "owner_id": [before.owner_id, after.owner_id],
+            }),
+        ),
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
@@ -177,13 +215,26 @@ pub async fn update_tenant(
 /// Delete a tenant and its users.
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = TenantId, Path)),
     responses((status = 204), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn delete_tenant(State(st): State<SharedState>, auth: Authed, Path(id): Path<TenantId>) -> ApiResult<StatusCode> {
+pub async fn delete_tenant(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<TenantId>,
+) -> ApiResult<StatusCode> {
     let scope = auth.authorize(Permission::TenantsDelete)?;
     let mut tx = st.db.begin().await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
     let removed_users = users::delete_by_tenant(&mut tx, id).await?;
     tenants::delete(&mut tx, id).await?;
-    audit(&mut tx, &auth, ev(&t, "tenant.delete", json!({ "name": t.name, "users_removed": removed_users }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &t,
+            "tenant.delete",
+            json!({ "name": t.name, "users_removed": removed_users }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -204,7 +255,16 @@ pub async fn suspend_tenant(
     tenants::set_status(&mut tx, id, TenantStatus::Suspended, req.reason.as_ref()).await?;
     let ended = auth_db::delete_tenant_sessions(&mut tx, id).await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
-    audit(&mut tx, &auth, ev(&t, "tenant.suspend", json!({ "reason": req.reason, "sessions_ended": ended }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &t,
+            "tenant.suspend",
+            json!({ "reason": req.reason, "sessions_ended": ended }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(t))
 }
@@ -212,7 +272,11 @@ pub async fn suspend_tenant(
 /// Lift a suspension.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/unsuspend", tag = "tenants", params(("id" = TenantId, Path)),
     responses((status = 200, body = Tenant), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn unsuspend_tenant(State(st): State<SharedState>, auth: Authed, Path(id): Path<TenantId>) -> ApiResult<Reply<Tenant>> {
+pub async fn unsuspend_tenant(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<TenantId>,
+) -> ApiResult<Reply<Tenant>> {
     let scope = auth.authorize(Permission::TenantsSuspend)?;
     let mut tx = st.db.begin().await?;
     tenants::get(&mut tx, &scope, id).await?;
@@ -226,7 +290,11 @@ pub async fn unsuspend_tenant(State(st): State<SharedState>, auth: Authed, Path(
 /// Usage of each limited resource against the tenant's package.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/usage", tag = "tenants", params(("id" = TenantId, Path)),
     responses((status = 200, body = TenantUsage), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn tenant_usage(State(st): State<SharedState>, auth: Authed, Path(id): Path<TenantId>) -> ApiResult<Reply<TenantUsage>> {
+pub async fn tenant_usage(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<TenantId>,
+) -> ApiResult<Reply<TenantUsage>> {
     let scope = auth.authorize(Permission::TenantsRead)?;
     let mut c = st.db.conn().await?;
     let t = tenants::get(&mut c, &scope, id).await?;

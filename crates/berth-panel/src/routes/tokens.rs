@@ -79,7 +79,11 @@ pub async fn create_token(
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = TokenId, Path, description = "token id")),
     responses((status = 204), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
-pub async fn delete_token(State(st): State<SharedState>, auth: Authed, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
+pub async fn delete_token(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<TokenId>,
+) -> ApiResult<StatusCode> {
     auth.authorize(Permission::SelfManage)?;
     let mut tx = st.db.begin().await?;
     auth_db::delete_token(&mut tx, auth.user.id, id).await?;

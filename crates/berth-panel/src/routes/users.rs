@@ -17,7 +17,9 @@ use berth_db::users::UserRecord;
 use berth_db::{Conn, auth as auth_db, packages, tenants, users};
 use berth_proto::api::Page;
 use berth_proto::api::auth::Ack;
-use berth_proto::api::users::{CreateUser, CreatedUser, SetPasswordRequest, SetPasswordResponse, UpdateUser, User, UserQuery};
+use berth_proto::api::users::{
+    CreateUser, CreatedUser, SetPasswordRequest, SetPasswordResponse, UpdateUser, User, UserQuery,
+};
 use berth_proto::{ApiErrorBody, Role, UserId};
 use serde_json::json;
 
@@ -54,7 +56,11 @@ async fn keep_a_superadmin(c: &mut Conn, target: &User) -> ApiResult<()> {
 /// List users in my scope.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses((status = 200, body = Page<User>)), security(("bearer" = [])))]
-pub async fn list_users(State(st): State<SharedState>, auth: Authed, Query(q): Query<UserQuery>) -> ApiResult<Reply<Page<User>>> {
+pub async fn list_users(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<UserQuery>,
+) -> ApiResult<Reply<Page<User>>> {
     let scope = auth.authorize(Permission::UsersRead)?;
     let mut c = st.db.conn().await?;
     let (items, total) = users::list(&mut c, &scope, &q).await?;
@@ -72,7 +78,10 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Reply<CreatedUser>)> {
     let scope = auth.authorize(Permission::UsersWrite)?;
     if !can_manage(auth.user.role, req.role) {
-        return Err(ApiError::forbidden(format!("a {} cannot create a {} account", auth.user.role, req.role)));
+        return Err(ApiError::forbidden(format!(
+            "a {} cannot create a {} account",
+            auth.user.role, req.role
+        )));
     }
     match (req.role, req.tenant_id) {
         (Role::Client, None) => return Err(ApiError::invalid_field("tenant_id", "clients belong to a tenant")),
@@ -81,7 +90,10 @@ pub async fn create_user(
         (_, None) => {}
     }
     if req.allocation_package_id.is_some() && req.role != Role::Reseller {
-        return Err(ApiError::invalid_field("allocation_package_id", "only resellers have an allocation"));
+        return Err(ApiError::invalid_field(
+            "allocation_package_id",
+            "only resellers have an allocation",
+        ));
     }
     let (password, generated) = match &req.password {
         Some(p) => {
@@ -106,7 +118,10 @@ pub async fn create_user(
             .await
             .map_err(|_| ApiError::invalid_field("allocation_package_id", "no such package"))?;
         if pkg.owner_id.is_some() {
-            return Err(ApiError::invalid_field("allocation_package_id", "an allocation must be a package of the install"));
+            return Err(ApiError::invalid_field(
+                "allocation_package_id",
+                "an allocation must be a package of the install",
+            ));
         }
     }
     let user = users::insert(
@@ -121,10 +136,25 @@ pub async fn create_user(
         },
     )
     .await?;
-    audit(&mut tx, &auth, ev(&user, "user.create", json!({ "email": user.email, "role": user.role,
-        "tenant_id": user.tenant_id, "password_generated": generated.is_some() }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &user,
+            "user.create",
+            json!({ "email": user.email, "role": user.role,
+        "tenant_id": user.tenant_id, "password_generated": generated.is_some() }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
-    Ok((StatusCode::CREATED, Reply(CreatedUser { user, generated_password: generated })))
+    Ok((
+        StatusCode::CREATED,
+        Reply(CreatedUser {
+            user,
+            generated_password: generated,
+        }),
+    ))
 }
 
 /// One user (404 when outside my scope).
@@ -151,7 +181,9 @@ pub async fn update_user(
     let before = if id == auth.user.id {
         // Anyone may rename themselves; nobody disables or re-allocates themselves.
         if req.disabled.is_some() || req.allocation_package_id.is_some() {
-            return Err(ApiError::forbidden("you cannot disable or re-allocate your own account"));
+            return Err(ApiError::forbidden(
+                "you cannot disable or re-allocate your own account",
+            ));
         }
         users::get(&mut tx, &scope, id).await?
     } else {
@@ -165,25 +197,47 @@ pub async fn update_user(
             return Err(ApiError::forbidden("only staff set allocations"));
         }
         if before.user.role != Role::Reseller {
-            return Err(ApiError::invalid_field("allocation_package_id", "only resellers have an allocation"));
+            return Err(ApiError::invalid_field(
+                "allocation_package_id",
+                "only resellers have an allocation",
+            ));
         }
         let pkg = packages::get(&mut tx, &scope, p)
             .await
             .map_err(|_| ApiError::invalid_field("allocation_package_id", "no such package"))?;
         if pkg.owner_id.is_some() {
-            return Err(ApiError::invalid_field("allocation_package_id", "an allocation must be a package of the install"));
+            return Err(ApiError::invalid_field(
+                "allocation_package_id",
+                "an allocation must be a package of the install",
+            ));
         }
     }
-    users::update_profile(&mut tx, id, req.name.as_ref(), req.disabled, req.allocation_package_id.map(Some)).await?;
+    users::update_profile(
+        &mut tx,
+        id,
+        req.name.as_ref(),
+        req.disabled,
+        req.allocation_package_id.map(Some),
+    )
+    .await?;
     if req.disabled == Some(true) {
         auth_db::delete_user_sessions(&mut tx, id, None).await?;
     }
     let after = users::get_unscoped(&mut tx, id).await?.user;
-    audit(&mut tx, &auth, ev(&after, "user.update", json!({
-        "name": [before.user.name, after.name],
-        "disabled": [before.user.disabled, after.disabled],
-        "allocation_package_id": [before.user.allocation_package_id, after.allocation_package_id],
-    }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &after,
+            "user.update",
+            json!({
+                "name": [before.user.name, after.name],
+                "disabled": [before.user.disabled, after.disabled],
+                "allocation_package_id": [before.user.allocation_package_id, after.allocation_package_id],
+            }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(Reply(after))
 }
@@ -204,7 +258,16 @@ pub async fn delete_user(State(st): State<SharedState>, auth: Authed, Path(id): 
         return Err(ApiError::conflict("this user owns tenants; move or delete them first"));
     }
     users::delete(&mut tx, id).await?;
-    audit(&mut tx, &auth, ev(&rec.user, "user.delete", json!({ "email": rec.user.email, "role": rec.user.role }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &rec.user,
+            "user.delete",
+            json!({ "email": rec.user.email, "role": rec.user.role }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -242,16 +305,31 @@ pub async fn set_user_password(
     } else {
         0
     };
-    audit(&mut tx, &auth, ev(&rec.user, "user.password_set", json!({ "generated": generated.is_some(), "sessions_ended": ended }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &rec.user,
+            "user.password_set",
+            json!({ "generated": generated.is_some(), "sessions_ended": ended }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
-    Ok(Reply(SetPasswordResponse { generated_password: generated }))
+    Ok(Reply(SetPasswordResponse {
+        generated_password: generated,
+    }))
 }
 
 /// Turn off a user's two-factor authentication (they lost their device).
 #[utoipa::path(post, path = "/api/v1/users/{id}/totp/reset", tag = "users", params(("id" = UserId, Path)),
     responses((status = 200, body = Ack), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)),
     security(("bearer" = [])))]
-pub async fn reset_user_totp(State(st): State<SharedState>, auth: Authed, Path(id): Path<UserId>) -> ApiResult<Reply<Ack>> {
+pub async fn reset_user_totp(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<UserId>,
+) -> ApiResult<Reply<Ack>> {
     let scope = auth.authorize(Permission::UsersWrite)?;
     let mut tx = st.db.begin().await?;
     let rec = managed(&mut tx, &scope, &auth, id).await?;

@@ -8,40 +8,64 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_sessions_need_csrf_for_writes() -> anyhow::Result<()> {
-    let p = TestPanel::start(berth_testkit::sqlite()?).await?;
-    let r = p
-        .http
-        .post(format!("{}/api/v1/auth/login", p.url))
-        .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
-        .send()
-        .await?;
-    let set_cookie = r.headers()["set-cookie"].to_str()?.to_owned();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-    let v: Value = r.json().await?;
-    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
-    let csrf = v["csrf_token"].as_str().unwrap_or_default();
-    let url = format!("{}/api/v1/tenants", p.url);
-    let body = json!({ "name": "cookie-t", "display_name": "Cookie" });
+    for p in TestPanel::all().await? {
+        let r = p
+            .http
+            .post(format!("{}/api/v1/auth/login", p.url))
+            .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
+            .send()
+            .await?;
+        let set_cookie = r.headers()["set-cookie"].to_str()?.to_owned();
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+            "{set_cookie}"
+        );
+        let v: Value = r.json().await?;
+        let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+        let csrf = v["csrf_token"].as_str().unwrap_or_default();
+        let url = format!("{}/api/v1/tenants", p.url);
+        let body = json!({ "name": "cookie-t", "display_name": "Cookie" });
 
-    let r = p.http.get(&url).header("cookie", &cookie).send().await?;
-    assert_eq!(r.status(), StatusCode::OK, "reads work with the cookie alone");
-    let r = p.http.post(&url).header("cookie", &cookie).json(&body).send().await?;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(code(&r.json().await?), "csrf_failed");
-    let r = p.http.post(&url).header("cookie", &cookie).header("x-csrf-token", "wrong").json(&body).send().await?;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = p.http.post(&url).header("cookie", &cookie).header("x-csrf-token", csrf).json(&body).send().await?;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    // Bearer writes need no CSRF token.
-    let token = v["token"].as_str().unwrap_or_default();
-    let (s, _) = p.post("/api/v1/tenants", token, json!({ "name": "bearer-t", "display_name": "B" })).await?;
-    assert_eq!(s, StatusCode::CREATED);
+        let r = p.http.get(&url).header("cookie", &cookie).send().await?;
+        assert_eq!(r.status(), StatusCode::OK, "reads work with the cookie alone");
+        let r = p.http.post(&url).header("cookie", &cookie).json(&body).send().await?;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(code(&r.json().await?), "csrf_failed");
+        let r = p
+            .http
+            .post(&url)
+            .header("cookie", &cookie)
+            .header("x-csrf-token", "wrong")
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = p
+            .http
+            .post(&url)
+            .header("cookie", &cookie)
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // Bearer writes need no CSRF token.
+        let token = v["token"].as_str().unwrap_or_default();
+        let (s, _) = p
+            .post(
+                "/api/v1/tenants",
+                token,
+                json!({ "name": "bearer-t", "display_name": "B" }),
+            )
+            .await?;
+        assert_eq!(s, StatusCode::CREATED);
 
-    // Logout ends the session for both transports.
-    let (s, _) = p.call(Method::POST, "/api/v1/auth/logout", Some(token), None).await?;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = p.get("/api/v1/me", token).await?;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // Logout ends the session for both transports.
+        let (s, _) = p.call(Method::POST, "/api/v1/auth/logout", Some(token), None).await?;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = p.get("/api/v1/me", token).await?;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
     Ok(())
 }
 
@@ -50,24 +74,51 @@ async fn failed_logins_lock_the_account_across_restarts() -> anyhow::Result<()> 
     for mut p in TestPanel::all().await? {
         let bad = json!({ "email": ADMIN_EMAIL, "password": "wrong-password" });
         for i in 0..5 {
-            let (s, v) = p.call(Method::POST, "/api/v1/auth/login", None, Some(bad.clone())).await?;
+            let (s, v) = p
+                .call(Method::POST, "/api/v1/auth/login", None, Some(bad.clone()))
+                .await?;
             assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}: {v}");
             assert_eq!(v["message"], "wrong email or password");
         }
         let good = json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD });
-        let (s, v) = p.call(Method::POST, "/api/v1/auth/login", None, Some(good.clone())).await?;
-        assert_eq!((s, code(&v)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "[{}]", p.backend);
+        let (s, v) = p
+            .call(Method::POST, "/api/v1/auth/login", None, Some(good.clone()))
+            .await?;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            "[{}]",
+            p.backend
+        );
         // Unknown accounts fail the same way (no account enumeration).
         let (s, v) = p
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "email": "ghost@example.com", "password": "x" })))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": "ghost@example.com", "password": "x" })),
+            )
             .await?;
-        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{v}");
+        assert!(
+            s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+            "{v}"
+        );
 
         // A restarted panel on the same database still refuses.
         p.stop().await;
         let (url, _db, stop, task) = serve(&p.db_url).await?;
-        let r = p.http.post(format!("{url}/api/v1/auth/login")).json(&good).send().await?;
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "[{}] throttle survived the restart", p.backend);
+        let r = p
+            .http
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&good)
+            .send()
+            .await?;
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "[{}] throttle survived the restart",
+            p.backend
+        );
         let _ = stop.send(());
         let _ = task.await;
     }
@@ -78,17 +129,33 @@ async fn failed_logins_lock_the_account_across_restarts() -> anyhow::Result<()> 
 async fn totp_enrolment_login_replay_and_recovery() -> anyhow::Result<()> {
     for p in TestPanel::all().await? {
         let admin = p.admin().await?;
-        let (s, setup) = p.call(Method::POST, "/api/v1/me/totp/setup", Some(&admin), None).await?;
+        let (s, setup) = p
+            .call(Method::POST, "/api/v1/me/totp/setup", Some(&admin), None)
+            .await?;
         assert_eq!(s, StatusCode::OK, "{setup}");
         let secret = setup["secret"].as_str().unwrap_or_default().to_owned();
-        assert!(setup["otpauth_url"].as_str().unwrap_or_default().starts_with("otpauth://totp/"));
+        assert!(
+            setup["otpauth_url"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("otpauth://totp/")
+        );
         let now = berth_panel::auth::totp::now_secs();
-        let (s, _) = p.post("/api/v1/me/totp/enable", &admin, json!({ "code": "000000" })).await?;
+        let (s, _) = p
+            .post("/api/v1/me/totp/enable", &admin, json!({ "code": "000000" }))
+            .await?;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a wrong code does not enable 2FA");
         let code_now = berth_panel::auth::totp::current_code(&secret, now).unwrap_or_default();
-        let (s, rc) = p.post("/api/v1/me/totp/enable", &admin, json!({ "code": code_now })).await?;
+        let (s, rc) = p
+            .post("/api/v1/me/totp/enable", &admin, json!({ "code": code_now }))
+            .await?;
         assert_eq!(s, StatusCode::OK, "{rc}");
-        let recovery: Vec<String> = rc["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        let recovery: Vec<String> = rc["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(recovery.len(), 10);
 
         let login = |totp: Option<&str>| {
@@ -121,13 +188,25 @@ async fn totp_enrolment_login_replay_and_recovery() -> anyhow::Result<()> {
 async fn api_tokens_are_scoped_hashed_and_ip_bound() -> anyhow::Result<()> {
     for p in TestPanel::all().await? {
         let admin = p.admin().await?;
-        let (s, ro) = p.post("/api/v1/tokens", &admin, json!({ "name": "ci read", "access": "read", "expires_in_days": 30 })).await?;
+        let (s, ro) = p
+            .post(
+                "/api/v1/tokens",
+                &admin,
+                json!({ "name": "ci read", "access": "read", "expires_in_days": 30 }),
+            )
+            .await?;
         assert_eq!(s, StatusCode::CREATED, "{ro}");
         let secret = ro["secret"].as_str().unwrap_or_default().to_owned();
         assert!(secret.starts_with("bt_"));
         let (s, _) = p.get("/api/v1/tenants", &secret).await?;
         assert_eq!(s, StatusCode::OK);
-        let (s, v) = p.post("/api/v1/tenants", &secret, json!({ "name": "ro-t", "display_name": "X" })).await?;
+        let (s, v) = p
+            .post(
+                "/api/v1/tenants",
+                &secret,
+                json!({ "name": "ro-t", "display_name": "X" }),
+            )
+            .await?;
         assert_eq!(s, StatusCode::FORBIDDEN, "read-only token cannot write: {v}");
         let (_, list) = p.get("/api/v1/tokens", &admin).await?;
         let text = list.to_string();
@@ -138,7 +217,11 @@ async fn api_tokens_are_scoped_hashed_and_ip_bound() -> anyhow::Result<()> {
         assert!(found.is_none(), "the raw secret is not a key in the database");
 
         let (_, far) = p
-            .post("/api/v1/tokens", &admin, json!({ "name": "office", "access": "full", "ip_allowlist": ["10.0.0.0/8"] }))
+            .post(
+                "/api/v1/tokens",
+                &admin,
+                json!({ "name": "office", "access": "full", "ip_allowlist": ["10.0.0.0/8"] }),
+            )
             .await?;
         let (s, _) = p.get("/api/v1/me", far["secret"].as_str().unwrap_or_default()).await?;
         assert_eq!(s, StatusCode::FORBIDDEN, "127.0.0.1 is not in 10.0.0.0/8");
@@ -158,70 +241,122 @@ async fn suspended_tenants_cannot_log_in() -> anyhow::Result<()> {
         let admin = p.admin().await?;
         let t = p.tenant(&admin, "sleepy", None).await?;
         let (_, client) = p.user(&admin, "c@sleepy.example", "client", Some(&t)).await?;
-        let (s, v) = p.post(&format!("/api/v1/tenants/{t}/suspend"), &admin, json!({ "reason": "unpaid invoice" })).await?;
+        let (s, v) = p
+            .post(
+                &format!("/api/v1/tenants/{t}/suspend"),
+                &admin,
+                json!({ "reason": "unpaid invoice" }),
+            )
+            .await?;
         assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("suspended")));
         let (s, _) = p.get("/api/v1/me", &client).await?;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "[{}] sessions ended", p.backend);
         let (s, v) = p
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "email": "c@sleepy.example", "password": "Good-Password-77" })))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": "c@sleepy.example", "password": "Good-Password-77" })),
+            )
             .await?;
         assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "suspended"));
-        p.call(Method::POST, &format!("/api/v1/tenants/{t}/unsuspend"), Some(&admin), None).await?;
+        p.call(
+            Method::POST,
+            &format!("/api/v1/tenants/{t}/unsuspend"),
+            Some(&admin),
+            None,
+        )
+        .await?;
         p.login("c@sleepy.example", "Good-Password-77").await?;
         let (_, a) = p.get(&format!("/api/v1/audit?target_id={t}"), &admin).await?;
-        let actions: Vec<&str> = a["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-        assert!(actions.contains(&"tenant.suspend") && actions.contains(&"tenant.unsuspend"), "{actions:?}");
+        let actions: Vec<&str> = a["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert!(
+            actions.contains(&"tenant.suspend") && actions.contains(&"tenant.unsuspend"),
+            "{actions:?}"
+        );
     }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_can_be_required_to_use_two_factor() -> anyhow::Result<()> {
-    let p = TestPanel::start(berth_testkit::sqlite()?).await?;
-    let root = p.admin().await?;
-    let (_, admin) = p.user(&root, "a2@example.com", "reseller", None).await?;
-    let (s, _) = p
-        .call(Method::PUT, "/api/v1/settings/auth.totp.required_roles", Some(&root), Some(json!({ "value": ["reseller"] })))
-        .await?;
-    assert_eq!(s, StatusCode::OK);
-    // The cache refreshes within 2 s.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (s, v) = p.get("/api/v1/tenants", &admin).await?;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert!(v["message"].as_str().unwrap_or_default().contains("two-factor"));
-    let (s, _) = p.get("/api/v1/me", &admin).await?;
-    assert_eq!(s, StatusCode::OK, "setting it up stays possible");
-    let (s, _) = p.call(Method::POST, "/api/v1/me/totp/setup", Some(&admin), None).await?;
-    assert_eq!(s, StatusCode::OK);
+    for p in TestPanel::all().await? {
+        let root = p.admin().await?;
+        let (_, admin) = p.user(&root, "a2@example.com", "reseller", None).await?;
+        let (s, _) = p
+            .call(
+                Method::PUT,
+                "/api/v1/settings/auth.totp.required_roles",
+                Some(&root),
+                Some(json!({ "value": ["reseller"] })),
+            )
+            .await?;
+        assert_eq!(s, StatusCode::OK);
+        // The cache refreshes within 2 s.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let (s, v) = p.get("/api/v1/tenants", &admin).await?;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert!(v["message"].as_str().unwrap_or_default().contains("two-factor"));
+        let (s, _) = p.get("/api/v1/me", &admin).await?;
+        assert_eq!(s, StatusCode::OK, "setting it up stays possible");
+        let (s, _) = p
+            .call(Method::POST, "/api/v1/me/totp/setup", Some(&admin), None)
+            .await?;
+        assert_eq!(s, StatusCode::OK);
+    }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_change_and_admin_reset_end_sessions() -> anyhow::Result<()> {
-    let p = TestPanel::start(berth_testkit::sqlite()?).await?;
-    let root = p.admin().await?;
-    let (uid, s1) = p.user(&root, "pw@example.com", "reseller", None).await?;
-    let s2 = p.login("pw@example.com", "Good-Password-77").await?;
-    let (st, v) = p
-        .post("/api/v1/me/password", &s1, json!({ "current_password": "Good-Password-77", "new_password": "weak" }))
-        .await?;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (st, _) = p
-        .post("/api/v1/me/password", &s1, json!({ "current_password": "nope", "new_password": "Better-Password-88" }))
-        .await?;
-    assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _) = p
-        .post("/api/v1/me/password", &s1, json!({ "current_password": "Good-Password-77", "new_password": "Better-Password-88" }))
-        .await?;
-    assert_eq!(st, StatusCode::OK);
-    assert_eq!(p.get("/api/v1/me", &s1).await?.0, StatusCode::OK, "this session stays");
-    assert_eq!(p.get("/api/v1/me", &s2).await?.0, StatusCode::UNAUTHORIZED, "the other one ended");
+    for p in TestPanel::all().await? {
+        let root = p.admin().await?;
+        let (uid, s1) = p.user(&root, "pw@example.com", "reseller", None).await?;
+        let s2 = p.login("pw@example.com", "Good-Password-77").await?;
+        let (st, v) = p
+            .post(
+                "/api/v1/me/password",
+                &s1,
+                json!({ "current_password": "Good-Password-77", "new_password": "weak" }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (st, _) = p
+            .post(
+                "/api/v1/me/password",
+                &s1,
+                json!({ "current_password": "nope", "new_password": "Better-Password-88" }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _) = p
+            .post(
+                "/api/v1/me/password",
+                &s1,
+                json!({ "current_password": "Good-Password-77", "new_password": "Better-Password-88" }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(p.get("/api/v1/me", &s1).await?.0, StatusCode::OK, "this session stays");
+        assert_eq!(
+            p.get("/api/v1/me", &s2).await?.0,
+            StatusCode::UNAUTHORIZED,
+            "the other one ended"
+        );
 
-    let (st, v) = p.post(&format!("/api/v1/users/{uid}/password"), &root, json!({})).await?;
-    assert_eq!(st, StatusCode::OK);
-    let generated = v["generated_password"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(p.get("/api/v1/me", &s1).await?.0, StatusCode::UNAUTHORIZED);
-    p.login("pw@example.com", &generated).await?;
+        let (st, v) = p
+            .post(&format!("/api/v1/users/{uid}/password"), &root, json!({}))
+            .await?;
+        assert_eq!(st, StatusCode::OK);
+        let generated = v["generated_password"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(p.get("/api/v1/me", &s1).await?.0, StatusCode::UNAUTHORIZED);
+        p.login("pw@example.com", &generated).await?;
+    }
     Ok(())
 }
 
@@ -278,12 +413,24 @@ async fn self_service_password_reset_by_email() -> anyhow::Result<()> {
             ("smtp.from", json!("panel@example.com")),
             ("panel.public_url", json!("https://panel.example.com")),
         ] {
-            let (s, r) = p.call(Method::PUT, &format!("/api/v1/settings/{k}"), Some(&root), Some(json!({ "value": v }))).await?;
+            let (s, r) = p
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/settings/{k}"),
+                    Some(&root),
+                    Some(json!({ "value": v })),
+                )
+                .await?;
             assert_eq!(s, StatusCode::OK, "{k}: {r}");
         }
         p.user(&root, "forgetful@example.com", "reseller", None).await?;
         let forgot = |email: &str| {
-            p.call(Method::POST, "/api/v1/auth/password/forgot", None, Some(json!({ "email": email })))
+            p.call(
+                Method::POST,
+                "/api/v1/auth/password/forgot",
+                None,
+                Some(json!({ "email": email })),
+            )
         };
         let (s, _) = forgot("nobody@example.com").await?;
         assert_eq!(s, StatusCode::ACCEPTED, "unknown addresses look the same");
@@ -299,10 +446,19 @@ async fn self_service_password_reset_by_email() -> anyhow::Result<()> {
         assert!(text.contains("https://panel.example.com/reset-password?code="));
 
         let reset = |pw: &str| {
-            p.call(Method::POST, "/api/v1/auth/password/reset", None, Some(json!({ "token": code, "new_password": pw })))
+            p.call(
+                Method::POST,
+                "/api/v1/auth/password/reset",
+                None,
+                Some(json!({ "token": code, "new_password": pw })),
+            )
         };
         let (s, _) = reset("weak").await?;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "policy applies and the code is not used up");
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy applies and the code is not used up"
+        );
         let (s, v) = reset("Fresh-Password-2026").await?;
         assert_eq!(s, StatusCode::OK, "[{}] {v}", p.backend);
         p.login("forgetful@example.com", "Fresh-Password-2026").await?;
@@ -317,12 +473,31 @@ async fn two_panels_share_sessions() -> anyhow::Result<()> {
     for p in TestPanel::all().await? {
         let token = p.admin().await?;
         let (url2, _db, stop, task) = serve(&p.db_url).await?;
-        let r = p.http.get(format!("{url2}/api/v1/me")).bearer_auth(&token).send().await?;
-        assert_eq!(r.status(), StatusCode::OK, "[{}] a session from panel 1 works on panel 2", p.backend);
-        let r = p.http.post(format!("{url2}/api/v1/auth/logout")).bearer_auth(&token).send().await?;
+        let r = p
+            .http
+            .get(format!("{url2}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "[{}] a session from panel 1 works on panel 2",
+            p.backend
+        );
+        let r = p
+            .http
+            .post(format!("{url2}/api/v1/auth/logout"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         let (s, _) = p.get("/api/v1/me", &token).await?;
-        assert_eq!(s, StatusCode::UNAUTHORIZED, "and logging out on panel 2 ends it on panel 1");
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "and logging out on panel 2 ends it on panel 1"
+        );
         let _ = stop.send(());
         let _ = task.await;
     }

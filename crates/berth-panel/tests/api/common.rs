@@ -32,11 +32,23 @@ pub fn config() -> PanelConfig {
 }
 
 /// Start a panel on `db_url` (migrating it) and serve it on a free port.
-pub async fn serve(db_url: &str) -> anyhow::Result<(String, Db, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    db_url: &str,
+) -> anyhow::Result<(
+    String,
+    Db,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
     let db = Db::connect(db_url).await?;
     let cfg = config();
-    berth_panel::bootstrap::ensure_first_admin(&db, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD), (cfg.argon2_m_kib, cfg.argon2_t))
-        .await?;
+    berth_panel::bootstrap::ensure_first_admin(
+        &db,
+        Some(ADMIN_EMAIL),
+        Some(ADMIN_PASSWORD),
+        (cfg.argon2_m_kib, cfg.argon2_t),
+    )
+    .await?;
     let panel = Panel::start(db.clone(), cfg).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr: SocketAddr = listener.local_addr()?;
@@ -86,7 +98,13 @@ impl TestPanel {
     }
 
     /// Send a request; answer the status and the JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> anyhow::Result<(StatusCode, Value)> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
         let mut rb = self.http.request(method, format!("{}{path}", self.url));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -97,7 +115,11 @@ impl TestPanel {
         let resp = rb.send().await?;
         let status = resp.status();
         let text = resp.text().await?;
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         Ok((status, v))
     }
 
@@ -116,7 +138,12 @@ impl TestPanel {
 
     pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
         let (s, v) = self
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password })))
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": email, "password": password })),
+            )
             .await?;
         anyhow::ensure!(s == StatusCode::OK, "login {email}: {s} {v}");
         Ok(v["token"].as_str().unwrap_or_default().to_owned())
@@ -127,7 +154,13 @@ impl TestPanel {
     }
 
     /// Create a user with a known password and log them in.
-    pub async fn user(&self, by: &str, email: &str, role: &str, tenant: Option<&str>) -> anyhow::Result<(String, String)> {
+    pub async fn user(
+        &self,
+        by: &str,
+        email: &str,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> anyhow::Result<(String, String)> {
         let mut body = json!({ "email": email, "name": "Someone", "role": role, "password": "Good-Password-77" });
         if let Some(t) = tenant {
             body["tenant_id"] = json!(t);

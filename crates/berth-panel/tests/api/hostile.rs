@@ -18,7 +18,14 @@ async fn bad_bodies_and_names_are_refused_and_change_nothing() -> anyhow::Result
         let url = format!("{}/api/v1/tenants", p.url);
 
         // Malformed JSON.
-        let r = p.http.post(&url).bearer_auth(&admin).header("content-type", "application/json").body("{\"name\": ").send().await?;
+        let r = p
+            .http
+            .post(&url)
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body("{\"name\": ")
+            .send()
+            .await?;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let v: serde_json::Value = r.json().await?;
         assert_eq!(code(&v), "malformed_request", "{v}");
@@ -81,45 +88,103 @@ async fn bad_bodies_and_names_are_refused_and_change_nothing() -> anyhow::Result
 
         // Duplicates conflict.
         p.tenant(&admin, "dupe", None).await?;
-        let (s, v) = p.post("/api/v1/tenants", &admin, json!({ "name": "dupe", "display_name": "Again" })).await?;
+        let (s, v) = p
+            .post(
+                "/api/v1/tenants",
+                &admin,
+                json!({ "name": "dupe", "display_name": "Again" }),
+            )
+            .await?;
         assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "conflict"));
 
-        assert_eq!(tenant_count(&p, &admin).await?, before + 1, "[{}] only the one valid tenant exists", p.backend);
+        assert_eq!(
+            tenant_count(&p, &admin).await?,
+            before + 1,
+            "[{}] only the one valid tenant exists",
+            p.backend
+        );
     }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_ids_are_echoed_or_generated() -> anyhow::Result<()> {
-    let p = TestPanel::start(berth_testkit::sqlite()?).await?;
-    let admin = p.admin().await?;
-    let rid = "0190f3c4-2222-7000-8000-00000000abcd";
-    let r = p.http.get(format!("{}/api/v1/me", p.url)).bearer_auth(&admin).header("x-request-id", rid).send().await?;
-    assert_eq!(r.headers()["x-request-id"], rid);
-    let r = p
-        .http
-        .get(format!("{}/api/v1/me", p.url))
-        .bearer_auth(&admin)
-        .header("x-request-id", "evil\"value")
-        .send()
-        .await?;
-    let got = r.headers()["x-request-id"].to_str()?.to_owned();
-    assert_ne!(got, "evil\"value");
-    assert!(got.parse::<uuid::Uuid>().is_ok());
+    for p in TestPanel::all().await? {
+        let admin = p.admin().await?;
+        let rid = "0190f3c4-2222-7000-8000-00000000abcd";
+        let r = p
+            .http
+            .get(format!("{}/api/v1/me", p.url))
+            .bearer_auth(&admin)
+            .header("x-request-id", rid)
+            .send()
+            .await?;
+        assert_eq!(r.headers()["x-request-id"], rid);
+        let r = p
+            .http
+            .get(format!("{}/api/v1/me", p.url))
+            .bearer_auth(&admin)
+            .header("x-request-id", "evil\"value")
+            .send()
+            .await?;
+        let got = r.headers()["x-request-id"].to_str()?.to_owned();
+        assert_ne!(got, "evil\"value");
+        assert!(got.parse::<uuid::Uuid>().is_ok());
 
-    // The audit row of a change carries the request id that made it.
-    let rid2 = "0190f3c4-3333-7000-8000-00000000beef";
-    let r = p
-        .http
-        .post(format!("{}/api/v1/tenants", p.url))
-        .bearer_auth(&admin)
-        .header("x-request-id", rid2)
-        .json(&json!({ "name": "traced", "display_name": "Traced" }))
-        .send()
-        .await?;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let (_, v) = p.get("/api/v1/audit?action=tenant.create", &admin).await?;
-    assert_eq!(v["items"][0]["request_id"], rid2);
-    assert_eq!(v["items"][0]["ip"], "127.0.0.1");
+        // The audit row of a change carries the request id that made it.
+        let rid2 = "0190f3c4-3333-7000-8000-00000000beef";
+        let r = p
+            .http
+            .post(format!("{}/api/v1/tenants", p.url))
+            .bearer_auth(&admin)
+            .header("x-request-id", rid2)
+            .json(&json!({ "name": "traced", "display_name": "Traced" }))
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let (_, v) = p.get("/api/v1/audit?action=tenant.create", &admin).await?;
+        assert_eq!(v["items"][0]["request_id"], rid2);
+        assert_eq!(v["items"][0]["ip"], "127.0.0.1");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() -> anyhow::Result<()> {
+    for p in TestPanel::all().await? {
+        let root = p.admin().await?;
+        let create = |name: &'static str| {
+            p.http
+                .post(format!("{}/api/v1/tenants", p.url))
+                .bearer_auth(&root)
+                .header("x-forwarded-for", "203.0.113.5")
+                .json(&json!({ "name": name, "display_name": name }))
+                .send()
+        };
+        assert_eq!(create("spoof-one").await?.status(), StatusCode::CREATED);
+        let (_, v) = p.get("/api/v1/audit?action=tenant.create&limit=1", &root).await?;
+        assert_eq!(
+            v["items"][0]["ip"], "127.0.0.1",
+            "[{}] an untrusted peer cannot pick its IP",
+            p.backend
+        );
+
+        let (s, _) = p
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/settings/http.trusted_proxies",
+                Some(&root),
+                Some(json!({ "value": ["127.0.0.1/32"] })),
+            )
+            .await?;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(create("spoof-two").await?.status(), StatusCode::CREATED);
+        let (_, v) = p.get("/api/v1/audit?action=tenant.create&limit=1", &root).await?;
+        assert_eq!(
+            v["items"][0]["ip"], "203.0.113.5",
+            "[{}] behind a trusted proxy",
+            p.backend
+        );
+    }
     Ok(())
 }

@@ -26,10 +26,20 @@ async fn world(p: &TestPanel) -> anyhow::Result<World> {
     let tenant_b = p.tenant(&reseller_b, "bravo", None).await?;
     let (_ca, client_a) = p.user(&reseller_a, "ca@example.com", "client", Some(&tenant_a)).await?;
     let (user_b, _cb) = p.user(&reseller_b, "cb@example.com", "client", Some(&tenant_b)).await?;
-    let (s, pkg) = p.post("/api/v1/packages", &reseller_b, json!({ "name": "B small", "limits": { "sites": 1 } })).await?;
+    let (s, pkg) = p
+        .post(
+            "/api/v1/packages",
+            &reseller_b,
+            json!({ "name": "B small", "limits": { "sites": 1 } }),
+        )
+        .await?;
     assert_eq!(s, StatusCode::CREATED, "{pkg}");
     let (s, job) = p
-        .post("/api/v1/jobs", &admin, json!({ "kind": "builtin.noop", "tenant_id": tenant_b }))
+        .post(
+            "/api/v1/jobs",
+            &admin,
+            json!({ "kind": "builtin.noop", "tenant_id": tenant_b }),
+        )
         .await?;
     assert_eq!(s, StatusCode::CREATED, "{job}");
     Ok(World {
@@ -52,18 +62,34 @@ fn foreign_routes(w: &World) -> Vec<(Method, String, Option<Value>)> {
     let j = &w.job_b;
     vec![
         (Method::GET, format!("/api/v1/tenants/{t}"), None),
-        (Method::PATCH, format!("/api/v1/tenants/{t}"), Some(json!({ "display_name": "pwned" }))),
+        (
+            Method::PATCH,
+            format!("/api/v1/tenants/{t}"),
+            Some(json!({ "display_name": "pwned" })),
+        ),
         (Method::DELETE, format!("/api/v1/tenants/{t}"), None),
         (Method::POST, format!("/api/v1/tenants/{t}/suspend"), Some(json!({}))),
         (Method::POST, format!("/api/v1/tenants/{t}/unsuspend"), None),
         (Method::GET, format!("/api/v1/tenants/{t}/usage"), None),
         (Method::GET, format!("/api/v1/users/{u}"), None),
-        (Method::PATCH, format!("/api/v1/users/{u}"), Some(json!({ "name": "pwned" }))),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{u}"),
+            Some(json!({ "name": "pwned" })),
+        ),
         (Method::DELETE, format!("/api/v1/users/{u}"), None),
-        (Method::POST, format!("/api/v1/users/{u}/password"), Some(json!({ "password": "Pwned-Password-99" }))),
+        (
+            Method::POST,
+            format!("/api/v1/users/{u}/password"),
+            Some(json!({ "password": "Pwned-Password-99" })),
+        ),
         (Method::POST, format!("/api/v1/users/{u}/totp/reset"), None),
         (Method::GET, format!("/api/v1/packages/{pk}"), None),
-        (Method::PATCH, format!("/api/v1/packages/{pk}"), Some(json!({ "name": "pwned" }))),
+        (
+            Method::PATCH,
+            format!("/api/v1/packages/{pk}"),
+            Some(json!({ "name": "pwned" })),
+        ),
         (Method::DELETE, format!("/api/v1/packages/{pk}"), None),
         (Method::GET, format!("/api/v1/jobs/{j}"), None),
         (Method::GET, format!("/api/v1/jobs/{j}/logs"), None),
@@ -95,18 +121,33 @@ async fn other_tenants_objects_are_invisible() -> anyhow::Result<()> {
         }
         // Lists only show what is in scope.
         let (_, v) = p.get("/api/v1/tenants", &w.reseller_a).await?;
-        let names: Vec<&str> = v["items"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+        let names: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
         assert_eq!(names, vec!["alpha"], "[{}]", p.backend);
         let (_, v) = p.get("/api/v1/tenants", &w.client_a).await?;
         assert_eq!(v["total"], 1);
         let (_, v) = p.get("/api/v1/users", &w.client_a).await?;
-        assert!(v["items"].as_array().unwrap().iter().all(|u| u["tenant_id"] == w.tenant_a.as_str()));
+        assert!(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| u["tenant_id"] == w.tenant_a.as_str())
+        );
         let (_, v) = p.get("/api/v1/jobs", &w.reseller_a).await?;
         assert_eq!(v["total"], 0, "[{}] jobs of B are not listed", p.backend);
-        let (_, v) = p.get(&format!("/api/v1/audit?tenant_id={}", w.tenant_b), &w.reseller_a).await?;
+        let (_, v) = p
+            .get(&format!("/api/v1/audit?tenant_id={}", w.tenant_b), &w.reseller_a)
+            .await?;
         assert_eq!(v["total"], 0, "[{}] audit rows of B are not listed", p.backend);
         // Filters cannot widen the scope.
-        let (_, v) = p.get(&format!("/api/v1/tenants?owner_id={}", w.reseller_b_id), &w.reseller_a).await?;
+        let (_, v) = p
+            .get(&format!("/api/v1/tenants?owner_id={}", w.reseller_b_id), &w.reseller_a)
+            .await?;
         assert_eq!(v["total"], 0);
 
         // Nothing changed: B's tenant and user are as they were.
@@ -146,7 +187,14 @@ async fn roles_cannot_climb() -> anyhow::Result<()> {
             assert_eq!(s, StatusCode::FORBIDDEN, "[{}] {who} creating {role}: {v}", p.backend);
         }
         // Settings are for superadmins; a client cannot even read them.
-        let (s, _) = p.call(Method::PUT, "/api/v1/settings/platform.brand_name", Some(&admin), Some(json!({ "value": "X" }))).await?;
+        let (s, _) = p
+            .call(
+                Method::PUT,
+                "/api/v1/settings/platform.brand_name",
+                Some(&admin),
+                Some(json!({ "value": "X" })),
+            )
+            .await?;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = p.get("/api/v1/settings", &client).await?;
         assert_eq!(s, StatusCode::FORBIDDEN);
