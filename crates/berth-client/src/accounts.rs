@@ -3,9 +3,7 @@
 use crate::{Client, ClientError};
 use berth_proto::api::auth::Ack;
 use berth_proto::api::packages::{CreatePackage, Package, UpdatePackage};
-use berth_proto::api::tenants::{
-    CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantUsage, UpdateTenant,
-};
+use berth_proto::api::tenants::{CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantUsage, UpdateTenant};
 use berth_proto::api::users::{
     CreateUser, CreatedUser, SetPasswordRequest, SetPasswordResponse, UpdateUser, User, UserQuery,
 };
@@ -30,11 +28,7 @@ impl Client {
     }
 
     /// `PATCH /api/v1/tenants/{id}`.
-    pub async fn update_tenant(
-        &self,
-        id: TenantId,
-        req: &UpdateTenant,
-    ) -> Result<Tenant, ClientError> {
+    pub async fn update_tenant(&self, id: TenantId, req: &UpdateTenant) -> Result<Tenant, ClientError> {
         self.send_json(Method::PATCH, &format!("/api/v1/tenants/{id}"), req)
             .await
     }
@@ -45,19 +39,14 @@ impl Client {
     }
 
     /// `POST /api/v1/tenants/{id}/suspend`.
-    pub async fn suspend_tenant(
-        &self,
-        id: TenantId,
-        req: &SuspendRequest,
-    ) -> Result<Tenant, ClientError> {
+    pub async fn suspend_tenant(&self, id: TenantId, req: &SuspendRequest) -> Result<Tenant, ClientError> {
         self.send_json(Method::POST, &format!("/api/v1/tenants/{id}/suspend"), req)
             .await
     }
 
     /// `POST /api/v1/tenants/{id}/unsuspend`.
     pub async fn unsuspend_tenant(&self, id: TenantId) -> Result<Tenant, ClientError> {
-        self.post_empty(&format!("/api/v1/tenants/{id}/unsuspend"))
-            .await
+        self.post_empty(&format!("/api/v1/tenants/{id}/unsuspend")).await
     }
 
     /// `GET /api/v1/tenants/{id}/usage`.
@@ -82,8 +71,7 @@ impl Client {
 
     /// `PATCH /api/v1/users/{id}`.
     pub async fn update_user(&self, id: UserId, req: &UpdateUser) -> Result<User, ClientError> {
-        self.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), req)
-            .await
+        self.send_json(Method::PATCH, &format!("/api/v1/users/{id}"), req).await
     }
 
     /// `DELETE /api/v1/users/{id}`.
@@ -103,8 +91,7 @@ impl Client {
 
     /// `POST /api/v1/users/{id}/totp/reset`: remove a user's second factor.
     pub async fn reset_user_totp(&self, id: UserId) -> Result<Ack, ClientError> {
-        self.post_empty(&format!("/api/v1/users/{id}/totp/reset"))
-            .await
+        self.post_empty(&format!("/api/v1/users/{id}/totp/reset")).await
     }
 
     /// `GET /api/v1/packages`.
@@ -123,11 +110,7 @@ impl Client {
     }
 
     /// `PATCH /api/v1/packages/{id}` (`limits`, when present, replaces all limits).
-    pub async fn update_package(
-        &self,
-        id: PackageId,
-        req: &UpdatePackage,
-    ) -> Result<Package, ClientError> {
+    pub async fn update_package(&self, id: PackageId, req: &UpdatePackage) -> Result<Package, ClientError> {
         self.send_json(Method::PATCH, &format!("/api/v1/packages/{id}"), req)
             .await
     }

@@ -3,9 +3,8 @@
 
 use crate::{Client, ClientError};
 use berth_proto::api::auth::{
-    Ack, ChangePasswordRequest, ForgotPasswordRequest, LoginRequest, LoginResponse,
-    PasswordConfirm, RecoveryCodes, ResetPasswordRequest, SessionInfo, TotpEnableRequest,
-    TotpSetupResponse,
+    Ack, ChangePasswordRequest, ForgotPasswordRequest, LoginRequest, LoginResponse, PasswordConfirm, RecoveryCodes,
+    ResetPasswordRequest, SessionInfo, TotpEnableRequest, TotpSetupResponse,
 };
 use berth_proto::api::tokens::{ApiToken, CreateToken, CreatedToken};
 use berth_proto::api::users::User;
@@ -16,21 +15,18 @@ impl Client {
     /// `POST /api/v1/auth/login`. The response carries the session token; use
     /// it with [`Client::with_token`] (the cookie the server also sets is ignored).
     pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
-        self.send_json(Method::POST, "/api/v1/auth/login", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/auth/login", req).await
     }
 
     /// `POST /api/v1/auth/password/forgot` (202; the same answer whether or not
     /// the account exists).
     pub async fn forgot_password(&self, req: &ForgotPasswordRequest) -> Result<Ack, ClientError> {
-        self.send_json(Method::POST, "/api/v1/auth/password/forgot", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/auth/password/forgot", req).await
     }
 
     /// `POST /api/v1/auth/password/reset`.
     pub async fn reset_password(&self, req: &ResetPasswordRequest) -> Result<Ack, ClientError> {
-        self.send_json(Method::POST, "/api/v1/auth/password/reset", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/auth/password/reset", req).await
     }
 
     /// `POST /api/v1/auth/logout`: end the session of this client's token.
@@ -51,8 +47,7 @@ impl Client {
 
     /// `POST /api/v1/me/password`.
     pub async fn change_password(&self, req: &ChangePasswordRequest) -> Result<Ack, ClientError> {
-        self.send_json(Method::POST, "/api/v1/me/password", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/me/password", req).await
     }
 
     /// `GET /api/v1/me/sessions`.
@@ -72,14 +67,12 @@ impl Client {
 
     /// `POST /api/v1/me/totp/enable`: returns the one-time recovery codes.
     pub async fn totp_enable(&self, req: &TotpEnableRequest) -> Result<RecoveryCodes, ClientError> {
-        self.send_json(Method::POST, "/api/v1/me/totp/enable", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/me/totp/enable", req).await
     }
 
     /// `POST /api/v1/me/totp/disable`.
     pub async fn totp_disable(&self, req: &PasswordConfirm) -> Result<Ack, ClientError> {
-        self.send_json(Method::POST, "/api/v1/me/totp/disable", req)
-            .await
+        self.send_json(Method::POST, "/api/v1/me/totp/disable", req).await
     }
 
     /// `GET /api/v1/tokens`.

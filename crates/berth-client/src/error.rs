@@ -92,10 +92,7 @@ mod tests {
         );
         assert_eq!(e.code(), Some(ErrorCode::NotFound));
         assert_eq!(e.status(), Some(404));
-        assert_eq!(
-            e.to_string(),
-            "no such tenant (not_found, HTTP 404, request r1)"
-        );
+        assert_eq!(e.to_string(), "no such tenant (not_found, HTTP 404, request r1)");
     }
 
     #[test]
@@ -103,14 +100,8 @@ mod tests {
         let e = ClientError::from_response(502, "Bad Gateway\n");
         assert_eq!(e.code(), Some(ErrorCode::Internal));
         assert_eq!(e.status(), Some(502));
-        assert_eq!(
-            e.api_body().map(|b| b.message.as_str()),
-            Some("Bad Gateway")
-        );
+        assert_eq!(e.api_body().map(|b| b.message.as_str()), Some("Bad Gateway"));
         let e = ClientError::from_response(503, "");
-        assert_eq!(
-            e.to_string(),
-            "HTTP 503 with an empty body (internal, HTTP 503)"
-        );
+        assert_eq!(e.to_string(), "HTTP 503 with an empty body (internal, HTTP 503)");
     }
 }

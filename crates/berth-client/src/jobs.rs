@@ -5,8 +5,7 @@ use crate::sse::{SseEvent, SseParser};
 use crate::{Client, ClientError, check};
 use berth_proto::api::Page;
 use berth_proto::api::jobs::{
-    CreateJob, CreateSchedule, Job, JobKindInfo, JobLogLine, JobQuery, LogQuery, Schedule,
-    UpdateSchedule,
+    CreateJob, CreateSchedule, Job, JobKindInfo, JobLogLine, JobQuery, LogQuery, Schedule, UpdateSchedule,
 };
 use berth_proto::{JobId, ScheduleId};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
@@ -28,9 +27,7 @@ impl StreamEvent {
     /// Decode one SSE event. `Ok(None)` for event types this client does not
     /// know, so the server can add new ones without breaking old clients.
     fn decode(ev: &SseEvent) -> Result<Option<StreamEvent>, ClientError> {
-        let bad = |e: serde_json::Error| {
-            ClientError::Decode(format!("job stream `{}` event: {e}", ev.event))
-        };
+        let bad = |e: serde_json::Error| ClientError::Decode(format!("job stream `{}` event: {e}", ev.event));
         Ok(Some(match ev.event.as_str() {
             "log" => StreamEvent::Log(serde_json::from_str(&ev.data).map_err(bad)?),
             "state" => StreamEvent::State(serde_json::from_str(&ev.data).map_err(bad)?),
@@ -54,10 +51,7 @@ impl Client {
 
     /// `POST /api/v1/jobs`, also saying whether the job is new (201) or an
     /// existing one with the same idempotency key (200).
-    pub async fn create_job_with_status(
-        &self,
-        req: &CreateJob,
-    ) -> Result<(Job, bool), ClientError> {
+    pub async fn create_job_with_status(&self, req: &CreateJob) -> Result<(Job, bool), ClientError> {
         let rb = self.build(Method::POST, "/api/v1/jobs", &[], Some(req))?;
         let (status, job) = self.call_with_status(rb).await?;
         Ok((job, status == 201))
@@ -99,11 +93,7 @@ impl Client {
     }
 
     /// `PATCH /api/v1/schedules/{id}`.
-    pub async fn update_schedule(
-        &self,
-        id: ScheduleId,
-        req: &UpdateSchedule,
-    ) -> Result<Schedule, ClientError> {
+    pub async fn update_schedule(&self, id: ScheduleId, req: &UpdateSchedule) -> Result<Schedule, ClientError> {
         self.send_json(Method::PATCH, &format!("/api/v1/schedules/{id}"), req)
             .await
     }
@@ -120,17 +110,12 @@ impl Client {
     /// connect (or an API error such as 404) is the first and only item. If
     /// the connection closes before the end event, the last item is a
     /// `Decode` error, so a caller can tell "finished" from "cut off".
-    pub fn stream_job(
-        &self,
-        id: JobId,
-    ) -> impl Stream<Item = Result<StreamEvent, ClientError>> + Send + 'static {
-        let start = self
-            .endpoint(&format!("/api/v1/jobs/{id}/stream"))
-            .map(|url| {
-                // No timeout: a job may run for a long time between events.
-                self.request(Method::GET, url)
-                    .header(reqwest::header::ACCEPT, "text/event-stream")
-            });
+    pub fn stream_job(&self, id: JobId) -> impl Stream<Item = Result<StreamEvent, ClientError>> + Send + 'static {
+        let start = self.endpoint(&format!("/api/v1/jobs/{id}/stream")).map(|url| {
+            // No timeout: a job may run for a long time between events.
+            self.request(Method::GET, url)
+                .header(reqwest::header::ACCEPT, "text/event-stream")
+        });
         stream::unfold(Reading::Start(start), step)
     }
 }
@@ -170,36 +155,22 @@ async fn step(mut state: Reading) -> Option<(Item, Reading)> {
                     match StreamEvent::decode(&ev) {
                         Ok(Some(se @ StreamEvent::End(_))) => return Some((Ok(se), Reading::Done)),
                         Ok(Some(se)) => {
-                            let next = Reading::Body {
-                                bytes,
-                                parser,
-                                pending,
-                            };
+                            let next = Reading::Body { bytes, parser, pending };
                             return Some((Ok(se), next));
                         }
                         Ok(None) => {}
                         Err(e) => return Some((Err(e), Reading::Done)),
                     }
-                    Reading::Body {
-                        bytes,
-                        parser,
-                        pending,
-                    }
+                    Reading::Body { bytes, parser, pending }
                 } else {
                     match bytes.next().await {
                         Some(Ok(chunk)) => {
                             pending.extend(parser.push(&chunk));
-                            Reading::Body {
-                                bytes,
-                                parser,
-                                pending,
-                            }
+                            Reading::Body { bytes, parser, pending }
                         }
                         Some(Err(e)) => return Some((Err(e.into()), Reading::Done)),
                         None => {
-                            let e = ClientError::Decode(
-                                "the job event stream closed before the end event".into(),
-                            );
+                            let e = ClientError::Decode("the job event stream closed before the end event".into());
                             return Some((Err(e), Reading::Done));
                         }
                     }
@@ -209,9 +180,7 @@ async fn step(mut state: Reading) -> Option<(Item, Reading)> {
     }
 }
 
-async fn connect(
-    rb: RequestBuilder,
-) -> Result<BoxStream<'static, Result<Vec<u8>, reqwest::Error>>, ClientError> {
+async fn connect(rb: RequestBuilder) -> Result<BoxStream<'static, Result<Vec<u8>, reqwest::Error>>, ClientError> {
     let resp = check(rb.send().await?).await?;
     Ok(resp.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed())
 }
@@ -224,8 +193,7 @@ mod tests {
     fn decodes_known_events_and_skips_unknown_ones() {
         let log = SseEvent {
             event: "log".into(),
-            data: r#"{"seq":3,"at":"2025-11-24T16:00:00.123Z","step":null,"level":"info","message":"hi"}"#
-                .into(),
+            data: r#"{"seq":3,"at":"2025-11-24T16:00:00.123Z","step":null,"level":"info","message":"hi"}"#.into(),
         };
         match StreamEvent::decode(&log) {
             Ok(Some(StreamEvent::Log(l))) => assert_eq!((l.seq, l.message.as_str()), (3, "hi")),
@@ -240,9 +208,6 @@ mod tests {
             event: "end".into(),
             data: "{".into(),
         };
-        assert!(matches!(
-            StreamEvent::decode(&broken),
-            Err(ClientError::Decode(_))
-        ));
+        assert!(matches!(StreamEvent::decode(&broken), Err(ClientError::Decode(_))));
     }
 }

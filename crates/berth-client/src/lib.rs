@@ -30,6 +30,10 @@ use std::time::Duration;
 /// How long a regular call may take end to end. Event streams have no limit.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest silence while reading a response. The panel sends a keep-alive
+/// comment on event streams every 15 s, so a followed job stream that is
+/// silent this long is a dead connection, not a quiet job.
+const READ_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A client of one panel, optionally authenticated with a bearer token.
 #[derive(Clone)]
@@ -53,8 +57,7 @@ impl Client {
     /// A client of the panel at `base_url` (`https://panel.example.com`, or
     /// with a path prefix when the panel sits behind a proxy under one).
     pub fn new(base_url: &str) -> Result<Client, ClientError> {
-        let mut base = Url::parse(base_url.trim())
-            .map_err(|e| ClientError::BadUrl(format!("{base_url:?}: {e}")))?;
+        let mut base = Url::parse(base_url.trim()).map_err(|e| ClientError::BadUrl(format!("{base_url:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(ClientError::BadUrl(format!(
                 "{base_url:?}: the scheme must be http or https"
@@ -82,6 +85,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(concat!("berth-client/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
             .build()?;
         Ok(Client {
             base,
@@ -151,16 +155,12 @@ impl Client {
     }
 
     /// Send and decode a JSON response, returning its status too.
-    async fn call_with_status<T: DeserializeOwned>(
-        &self,
-        rb: RequestBuilder,
-    ) -> Result<(u16, T), ClientError> {
+    async fn call_with_status<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<(u16, T), ClientError> {
         let resp = check(rb.send().await?).await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
-            ClientError::Decode(format!("{e} (HTTP {status}, {} bytes)", bytes.len()))
-        })?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Decode(format!("{e} (HTTP {status}, {} bytes)", bytes.len())))?;
         Ok((status, value))
     }
 
@@ -176,18 +176,12 @@ impl Client {
     // Shorthands used by the route modules.
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        self.call(self.build::<()>(Method::GET, path, &[], None)?)
-            .await
+        self.call(self.build::<()>(Method::GET, path, &[], None)?).await
     }
 
-    async fn get_query<Q: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        q: &Q,
-    ) -> Result<T, ClientError> {
+    async fn get_query<Q: Serialize, T: DeserializeOwned>(&self, path: &str, q: &Q) -> Result<T, ClientError> {
         let pairs = query::pairs(q)?;
-        self.call(self.build::<()>(Method::GET, path, &pairs, None)?)
-            .await
+        self.call(self.build::<()>(Method::GET, path, &pairs, None)?).await
     }
 
     async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -201,8 +195,7 @@ impl Client {
 
     /// A POST without a body.
     async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        self.call(self.build::<()>(Method::POST, path, &[], None)?)
-            .await
+        self.call(self.build::<()>(Method::POST, path, &[], None)?).await
     }
 
     async fn delete(&self, path: &str) -> Result<(), ClientError> {
@@ -242,12 +235,7 @@ mod tests {
             c.endpoint("/metrics").expect("url").as_str(),
             "https://example.com/berth/metrics"
         );
-        for bad in [
-            "ftp://x",
-            "not a url",
-            "https://u:p@example.com/",
-            "mailto:a@b.c",
-        ] {
+        for bad in ["ftp://x", "not a url", "https://u:p@example.com/", "mailto:a@b.c"] {
             assert!(Client::new(bad).is_err(), "{bad} accepted");
         }
     }
@@ -255,9 +243,7 @@ mod tests {
     #[test]
     fn debug_hides_the_token() {
         init();
-        let c = Client::new("http://localhost")
-            .expect("client")
-            .with_token("bs_secret");
+        let c = Client::new("http://localhost").expect("client").with_token("bs_secret");
         assert!(!format!("{c:?}").contains("bs_secret"));
         assert_eq!(c.token(), Some("bs_secret"));
     }

@@ -12,8 +12,7 @@ use serde_json::Value;
 
 /// The `key=value` pairs of a query struct, `None` fields omitted.
 pub(crate) fn pairs<Q: Serialize>(q: &Q) -> Result<Vec<(String, String)>, ClientError> {
-    let value = serde_json::to_value(q)
-        .map_err(|e| ClientError::BadUrl(format!("cannot encode the query: {e}")))?;
+    let value = serde_json::to_value(q).map_err(|e| ClientError::BadUrl(format!("cannot encode the query: {e}")))?;
     let Value::Object(map) = value else {
         return Err(ClientError::BadUrl("a query must be a struct".into()));
     };

@@ -143,11 +143,7 @@ mod tests {
     #[test]
     fn byte_by_byte() {
         let mut p = SseParser::new();
-        let got: Vec<SseEvent> = STREAM
-            .as_bytes()
-            .iter()
-            .flat_map(|b| p.push(&[*b]))
-            .collect();
+        let got: Vec<SseEvent> = STREAM.as_bytes().iter().flat_map(|b| p.push(&[*b])).collect();
         assert_eq!(got, expected());
     }
 

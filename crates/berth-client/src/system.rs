@@ -32,11 +32,7 @@ impl Client {
     }
 
     /// `PUT /api/v1/settings/{key}`; a `null` value resets it to the default.
-    pub async fn update_setting(
-        &self,
-        key: &SettingKey,
-        req: &UpdateSetting,
-    ) -> Result<Setting, ClientError> {
+    pub async fn update_setting(&self, key: &SettingKey, req: &UpdateSetting) -> Result<Setting, ClientError> {
         self.send_json(Method::PUT, &format!("/api/v1/settings/{key}"), req)
             .await
     }

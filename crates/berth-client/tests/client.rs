@@ -79,10 +79,7 @@ async fn lists_send_query_and_token() -> anyhow::Result<()> {
             || line == "GET /api/v1/jobs?limit=5&state=dead HTTP/1.1",
         "{line}"
     );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("authorization: bearer bt_abc")
-    );
+    assert!(head.to_ascii_lowercase().contains("authorization: bearer bt_abc"));
     Ok(())
 }
 
@@ -101,19 +98,10 @@ async fn errors_keep_the_api_body() -> anyhow::Result<()> {
     .await;
     let client = Client::new(&url)?;
     let e = client.get_job(JobId::new()).await.expect_err("an error");
-    assert_eq!(
-        (e.code(), e.status()),
-        (Some(ErrorCode::NotFound), Some(404))
-    );
-    assert_eq!(
-        e.api_body().and_then(|b| b.request_id.as_deref()),
-        Some("r-9")
-    );
+    assert_eq!((e.code(), e.status()), (Some(ErrorCode::NotFound), Some(404)));
+    assert_eq!(e.api_body().and_then(|b| b.request_id.as_deref()), Some("r-9"));
     let e = client.me().await.expect_err("an error");
-    assert_eq!(
-        (e.code(), e.status()),
-        (Some(ErrorCode::Internal), Some(502))
-    );
+    assert_eq!((e.code(), e.status()), (Some(ErrorCode::Internal), Some(502)));
     Ok(())
 }
 
@@ -155,9 +143,6 @@ async fn job_stream_reports_api_errors_first() -> anyhow::Result<()> {
     .await;
     let events: Vec<_> = Client::new(&url)?.stream_job(JobId::new()).collect().await;
     assert_eq!(events.len(), 1);
-    assert_eq!(
-        events[0].as_ref().err().and_then(ClientError::status),
-        Some(401)
-    );
+    assert_eq!(events[0].as_ref().err().and_then(ClientError::status), Some(401));
     Ok(())
 }

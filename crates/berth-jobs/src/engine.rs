@@ -241,7 +241,9 @@ impl Engine {
             let db = self.inner.db.clone();
             let worker = worker.to_owned();
             tokio::spawn(async move {
-                let every = Duration::from_millis((lease / 3).max(100) as u64);
+                // At most a second apart: this is also how a running job learns it
+                // was cancelled, so a long interval would make cancel useless.
+                let every = Duration::from_millis((lease / 3).clamp(100, 1000) as u64);
                 loop {
                     tokio::time::sleep(every).await;
                     let r = match db.conn().await {

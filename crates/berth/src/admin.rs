@@ -62,7 +62,11 @@ fn meta() -> AuditMeta {
 pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
     let argon = berth_panel::PanelConfig::default();
     match cmd {
-        AdminCommand::CreateSuperadmin { db, email, password_stdin } => {
+        AdminCommand::CreateSuperadmin {
+            db,
+            email,
+            password_stdin,
+        } => {
             let db = open(&db).await?;
             let email = Email::parse(&email)?;
             let (password, generated) = if password_stdin {
@@ -79,9 +83,10 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             } else {
                 (berth_panel::auth::secrets::generate_password(), true)
             };
-            let hash = berth_panel::auth::secrets::hash_password_async(password.clone(), argon.argon2_m_kib, argon.argon2_t)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let hash =
+                berth_panel::auth::secrets::hash_password_async(password.clone(), argon.argon2_m_kib, argon.argon2_t)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             let mut tx = db.begin().await?;
             let u = users::insert(
                 &mut tx,
@@ -123,9 +128,10 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("no user {email}"))?;
             drop(c);
             let password = berth_panel::auth::secrets::generate_password();
-            let hash = berth_panel::auth::secrets::hash_password_async(password.clone(), argon.argon2_m_kib, argon.argon2_t)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let hash =
+                berth_panel::auth::secrets::hash_password_async(password.clone(), argon.argon2_m_kib, argon.argon2_t)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             let mut tx = db.begin().await?;
             users::set_password_hash(&mut tx, rec.user.id, &hash).await?;
             users::set_totp(&mut tx, rec.user.id, None, None).await?;

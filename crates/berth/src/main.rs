@@ -11,7 +11,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "berth", version, about = "Berth hosting panel: server, node agent and command-line client")]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth hosting panel: server, node agent and command-line client"
+)]
 struct Top {
     #[command(flatten)]
     global: cli::GlobalArgs,
@@ -41,7 +45,10 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Human logs on a terminal, JSON lines otherwise (for log shippers).
     if std::io::stderr().is_terminal() {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     } else {
         tracing_subscriber::fmt()
             .json()
@@ -51,8 +58,28 @@ fn init_tracing() {
     }
 }
 
+/// `berth tenants list | head` closes stdout early; Rust's `println!` then
+/// panics. Exit quietly as a SIGPIPE-killed tool would (status 141) instead
+/// of printing a panic (the workspace forbids `unsafe`, so no `signal()`).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_broken_pipe();
     // Both ring and aws-lc-rs are in the tree; pick one before any TLS use.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let top = Top::parse();

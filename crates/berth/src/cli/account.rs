@@ -22,15 +22,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCmd) -> anyhow::Result<ExitCode> {
         SessionsCmd::List => {
             let list = ctx.client.list_sessions().await?;
             ctx.emit(&list, |list| {
-                let mut t = Table::new(&[
-                    "ID",
-                    "CURRENT",
-                    "IP",
-                    "CREATED",
-                    "LAST SEEN",
-                    "EXPIRES",
-                    "USER AGENT",
-                ]);
+                let mut t = Table::new(&["ID", "CURRENT", "IP", "CREATED", "LAST SEEN", "EXPIRES", "USER AGENT"]);
                 for s in list {
                     t.row(vec![
                         s.id.to_string(),
@@ -94,10 +86,7 @@ pub async fn twofa(ctx: &Ctx, cmd: TwofaCmd) -> anyhow::Result<ExitCode> {
         }
         TwofaCmd::Disable { password_stdin } => {
             let password = prompt::secret("Password: ", "password", password_stdin)?;
-            let ack = ctx
-                .client
-                .totp_disable(&PasswordConfirm { password })
-                .await?;
+            let ack = ctx.client.totp_disable(&PasswordConfirm { password }).await?;
             ctx.emit(&ack, |a| println!("{}", super::table::clean(&a.message)))?;
         }
     }

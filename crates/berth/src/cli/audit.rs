@@ -72,9 +72,7 @@ pub async fn run(ctx: &Ctx, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             };
             let page = c.list_audit(&q).await?;
             ctx.emit(&page, |page| {
-                let mut t = Table::new(&[
-                    "SEQ", "AT", "ACTOR", "ROLE", "ACTION", "TARGET", "TENANT", "SUMMARY",
-                ]);
+                let mut t = Table::new(&["SEQ", "AT", "ACTOR", "ROLE", "ACTION", "TARGET", "TENANT", "SUMMARY"]);
                 for e in &page.items {
                     let target = match &e.target_id {
                         Some(id) => format!("{}:{id}", e.target_type),
@@ -106,11 +104,7 @@ pub async fn run(ctx: &Ctx, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                     ("message", clean(&r.message)),
                 ]);
             })?;
-            Ok(if r.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if r.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
 }

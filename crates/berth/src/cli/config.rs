@@ -47,8 +47,7 @@ pub fn path_from_env(get: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> 
 }
 
 pub fn config_path() -> anyhow::Result<PathBuf> {
-    path_from_env(|k| std::env::var_os(k))
-        .context("cannot find a place for the CLI config: set BERTH_CONFIG or HOME")
+    path_from_env(|k| std::env::var_os(k)).context("cannot find a place for the CLI config: set BERTH_CONFIG or HOME")
 }
 
 /// Read the saved config; a missing file is an empty config.
@@ -111,10 +110,7 @@ pub fn save(path: &Path, cfg: &SavedConfig) -> anyhow::Result<()> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -134,10 +130,7 @@ fn open_private(p: &Path) -> std::io::Result<std::fs::File> {
 
 #[cfg(not(unix))]
 fn open_private(p: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(p)
+    std::fs::OpenOptions::new().write(true).create_new(true).open(p)
 }
 
 /// The URL and token a command uses.
@@ -163,20 +156,12 @@ fn same_panel(a: &str, b: &str) -> bool {
 /// Flags and environment first, then the saved config. The saved token is
 /// only used with the saved URL: `--url other-panel` must never send this
 /// panel's token somewhere else.
-pub fn resolve(
-    flag_url: Option<&str>,
-    flag_token: Option<&str>,
-    saved: &SavedConfig,
-) -> anyhow::Result<Resolved> {
-    let nonempty = |s: Option<&str>| {
-        s.map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
+pub fn resolve(flag_url: Option<&str>, flag_token: Option<&str>, saved: &SavedConfig) -> anyhow::Result<Resolved> {
+    let nonempty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let saved_url = nonempty(saved.url.as_deref());
-    let url = nonempty(flag_url).or_else(|| saved_url.clone()).context(
-        "no panel URL: run `berth login --url https://panel.example.com …` first, or set BERTH_URL",
-    )?;
+    let url = nonempty(flag_url)
+        .or_else(|| saved_url.clone())
+        .context("no panel URL: run `berth login --url https://panel.example.com …` first, or set BERTH_URL")?;
     let token = nonempty(flag_token).or_else(|| {
         let saved_applies = saved_url.as_deref().is_some_and(|s| same_panel(s, &url));
         nonempty(saved.token.as_deref()).filter(|_| saved_applies)
@@ -209,11 +194,7 @@ mod tests {
             Some(PathBuf::from("/etc/b.json"))
         );
         assert_eq!(
-            p(&[
-                ("BERTH_CONFIG", ""),
-                ("XDG_CONFIG_HOME", "/x"),
-                ("HOME", "/h")
-            ]),
+            p(&[("BERTH_CONFIG", ""), ("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")]),
             Some(PathBuf::from("/x/berth/cli.json"))
         );
         assert_eq!(
@@ -272,18 +253,12 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            let dmode = std::fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode();
+            let dmode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
             assert_eq!(dmode & 0o777, 0o700);
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temp files left behind");
-        assert_eq!(
-            load(&dir.path().join("missing.json")).unwrap(),
-            SavedConfig::default()
-        );
+        assert_eq!(load(&dir.path().join("missing.json")).unwrap(), SavedConfig::default());
         assert!(!format!("{cfg:?}").contains("bs_secret"));
     }
 }

@@ -90,15 +90,7 @@ pub async fn run(ctx: &Ctx, cmd: JobsCmd) -> anyhow::Result<ExitCode> {
             };
             let page = c.list_jobs(&q).await?;
             ctx.emit(&page, |page| {
-                let mut t = Table::new(&[
-                    "ID",
-                    "KIND",
-                    "STATE",
-                    "ATTEMPTS",
-                    "TENANT",
-                    "CREATED",
-                    "LAST ERROR",
-                ]);
+                let mut t = Table::new(&["ID", "KIND", "STATE", "ATTEMPTS", "TENANT", "CREATED", "LAST ERROR"]);
                 for j in &page.items {
                     t.row(vec![
                         j.id.to_string(),
@@ -107,10 +99,7 @@ pub async fn run(ctx: &Ctx, cmd: JobsCmd) -> anyhow::Result<ExitCode> {
                         format!("{}/{}", j.attempts, j.max_attempts),
                         opt(j.tenant_id),
                         ts(j.created_at),
-                        j.last_error
-                            .as_deref()
-                            .map(|e| shorten(e, 60))
-                            .unwrap_or_default(),
+                        j.last_error.as_deref().map(|e| shorten(e, 60)).unwrap_or_default(),
                     ]);
                 }
                 t.print();
@@ -127,11 +116,7 @@ pub async fn run(ctx: &Ctx, cmd: JobsCmd) -> anyhow::Result<ExitCode> {
             }
         }
         JobsCmd::Logs { id, follow: true } => {
-            let sink = if ctx.json {
-                Sink::JsonLines
-            } else {
-                Sink::Stdout
-            };
+            let sink = if ctx.json { Sink::JsonLines } else { Sink::Stdout };
             let job = follow(ctx, id, sink).await?;
             return Ok(finish(ctx, &job));
         }
@@ -158,10 +143,7 @@ pub async fn run(ctx: &Ctx, cmd: JobsCmd) -> anyhow::Result<ExitCode> {
                 if created {
                     eprintln!("Job {} queued ({}).", job.id, clean(&job.kind));
                 } else {
-                    eprintln!(
-                        "A job with this idempotency key exists: {} ({}).",
-                        job.id, job.state
-                    );
+                    eprintln!("A job with this idempotency key exists: {} ({}).", job.id, job.state);
                 }
             }
             if !wait {
@@ -299,21 +281,14 @@ fn log_line(l: &JobLogLine) -> String {
 
 /// Report how a followed job ended and choose the exit code.
 fn finish(ctx: &Ctx, job: &Job) -> ExitCode {
-    let bad = matches!(
-        job.state,
-        JobState::Dead | JobState::Cancelled | JobState::Failed
-    );
+    let bad = matches!(job.state, JobState::Dead | JobState::Cancelled | JobState::Failed);
     if !ctx.json {
         match (&job.last_error, bad) {
             (Some(err), true) => eprintln!("Job {} {}: {}", job.id, job.state, clean(err)),
             _ => eprintln!("Job {} {}.", job.id, job.state),
         }
     }
-    if bad {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 fn shorten(s: &str, max: usize) -> String {
@@ -338,10 +313,7 @@ fn show(ctx: &Ctx, j: &Job) -> anyhow::Result<()> {
             ("tenant", opt(j.tenant_id)),
             ("created by", opt(j.created_by)),
             ("idempotency key", opt(j.idempotency_key.as_deref())),
-            (
-                "cancel requested",
-                if j.cancel_requested { "yes" } else { "no" }.into(),
-            ),
+            ("cancel requested", if j.cancel_requested { "yes" } else { "no" }.into()),
             ("payload", j.payload.to_string()),
             ("run at", ts(j.run_at)),
             ("created", ts(j.created_at)),
@@ -381,10 +353,7 @@ mod tests {
             level: "warn".into(),
             message: "disk \u{1b}[31mred".into(),
         };
-        assert_eq!(
-            log_line(&l),
-            "2025-11-24T16:00:00Z warn  [step 2] disk \\u{1b}[31mred"
-        );
+        assert_eq!(log_line(&l), "2025-11-24T16:00:00Z warn  [step 2] disk \\u{1b}[31mred");
     }
 
     #[test]

@@ -51,13 +51,10 @@ pub async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Result<ExitC
                 password,
                 totp: args.totp,
             };
+            // The account has two-factor and no code was given: ask for
+            // it when someone is at the terminal, rather than fail.
             let resp = match anon.login(&req).await {
-                Err(e)
-                    if e.code() == Some(ErrorCode::TotpRequired)
-                        && req.totp.is_none()
-                        && prompt::interactive()
-                        && !args.password_stdin =>
-                {
+                Err(e) if e.code() == Some(ErrorCode::TotpRequired) && req.totp.is_none() && prompt::interactive() => {
                     let code = prompt::line("Two-factor code: ", "code")?;
                     req.totp = Some(OneTimeCode::parse(&code).map_err(|e| anyhow::anyhow!("{e}"))?);
                     anon.login(&req).await?
@@ -105,9 +102,8 @@ pub async fn logout(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Err(e) if e.status() == Some(401) => {}
             Err(e @ ClientError::Api { .. }) => return Err(e.into()),
             Err(e) => {
-                return Err(anyhow::Error::new(e).context(
-                    "could not reach the panel to end the session; the token is kept, try again",
-                ));
+                return Err(anyhow::Error::new(e)
+                    .context("could not reach the panel to end the session; the token is kept, try again"));
             }
         }
     }

@@ -27,8 +27,9 @@ use berth_client::{Client, ClientError, code_str};
 use output::Ctx;
 use std::process::ExitCode;
 
-/// Options every verb accepts.
-#[derive(clap::Args, Debug, Clone)]
+/// Options every verb accepts. `Debug` is written by hand to keep the token
+/// out of logs and panic messages.
+#[derive(clap::Args, Clone)]
 pub struct GlobalArgs {
     /// Panel URL (default: the one saved by `berth login`).
     #[arg(long, global = true, env = "BERTH_URL")]
@@ -39,6 +40,16 @@ pub struct GlobalArgs {
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("json", &self.json)
+            .finish()
+    }
 }
 
 /// The client verbs.
@@ -182,10 +193,13 @@ mod tests {
     #[test]
     fn bad_ids_are_refused_by_the_parser() {
         assert!(TestCli::try_parse_from(["berth", "tenants", "show", "nope"]).is_err());
-        assert!(
-            TestCli::try_parse_from(["berth", "users", "update", "x", "--enable", "--disable"])
-                .is_err()
-        );
+        assert!(TestCli::try_parse_from(["berth", "users", "update", "x", "--enable", "--disable"]).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let cli = TestCli::try_parse_from(["berth", "whoami", "--token", "bs_secret"]).unwrap();
+        assert!(!format!("{cli:?}").contains("bs_secret"));
     }
 
     #[test]

@@ -94,10 +94,7 @@ mod tests {
 
     #[test]
     fn json_args() {
-        assert_eq!(
-            parse_json_arg(r#"{"ms":5}"#),
-            Ok(serde_json::json!({"ms": 5}))
-        );
+        assert_eq!(parse_json_arg(r#"{"ms":5}"#), Ok(serde_json::json!({"ms": 5})));
         assert!(parse_json_arg("{ms:5}").is_err());
     }
 }

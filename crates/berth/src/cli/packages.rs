@@ -19,19 +19,10 @@ pub struct LimitArg {
 }
 
 pub fn parse_limit(s: &str) -> Result<LimitArg, String> {
-    let names = || {
-        Resource::ALL
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let (key, value) = s.split_once('=').ok_or_else(|| {
-        format!(
-            "expected resource=value, like sites=10 (resources: {})",
-            names()
-        )
-    })?;
+    let names = || Resource::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected resource=value, like sites=10 (resources: {})", names()))?;
     let key = key.trim();
     let resource = Resource::ALL
         .into_iter()
@@ -42,9 +33,7 @@ pub fn parse_limit(s: &str) -> Result<LimitArg, String> {
         v => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
-                return Err(format!(
-                    "{v:?} is not a count: give a number from 0, or `unlimited`"
-                ));
+                return Err(format!("{v:?} is not a count: give a number from 0, or `unlimited`"));
             }
         },
     };
@@ -97,9 +86,7 @@ pub async fn run(ctx: &Ctx, cmd: PackagesCmd) -> anyhow::Result<ExitCode> {
         PackagesCmd::List { limit, offset } => {
             let page = c.list_packages(&PageQuery { limit, offset }).await?;
             ctx.emit(&page, |page| {
-                let mut t = Table::new(&[
-                    "ID", "NAME", "OWNER", "SITES", "DOMAINS", "DISK MB", "CREATED",
-                ]);
+                let mut t = Table::new(&["ID", "NAME", "OWNER", "SITES", "DOMAINS", "DISK MB", "CREATED"]);
                 for p in &page.items {
                     t.row(vec![
                         p.id.to_string(),
@@ -133,11 +120,7 @@ pub async fn run(ctx: &Ctx, cmd: PackagesCmd) -> anyhow::Result<ExitCode> {
                 let current = c.get_package(id).await?;
                 Some(apply_limits(current.limits, &limits))
             };
-            show(
-                ctx,
-                &c.update_package(id, &UpdatePackage { name, limits })
-                    .await?,
-            )?;
+            show(ctx, &c.update_package(id, &UpdatePackage { name, limits }).await?)?;
         }
         PackagesCmd::Delete { id } => {
             c.delete_package(id).await?;
@@ -184,15 +167,7 @@ mod tests {
         );
         assert_eq!(parse_limit("sites=unlimited").map(|l| l.value), Ok(None));
         assert_eq!(parse_limit("dns_zones=0").map(|l| l.value), Ok(Some(0)));
-        for bad in [
-            "sites",
-            "sites=",
-            "sites=-1",
-            "sites=ten",
-            "disk=5",
-            "=5",
-            "sites=1.5",
-        ] {
+        for bad in ["sites", "sites=", "sites=-1", "sites=ten", "disk=5", "=5", "sites=1.5"] {
             assert!(parse_limit(bad).is_err(), "{bad:?} accepted");
         }
         let e = parse_limit("disk=5").unwrap_err();

@@ -41,9 +41,7 @@ pub async fn run(ctx: &Ctx, cmd: SchedulesCmd) -> anyhow::Result<ExitCode> {
         SchedulesCmd::List => {
             let list = c.list_schedules().await?;
             ctx.emit(&list, |list| {
-                let mut t = Table::new(&[
-                    "ID", "NAME", "CRON", "KIND", "ENABLED", "NEXT RUN", "LAST RUN",
-                ]);
+                let mut t = Table::new(&["ID", "NAME", "CRON", "KIND", "ENABLED", "NEXT RUN", "LAST RUN"]);
                 for s in list {
                     t.row(vec![
                         s.id.to_string(),
@@ -75,15 +73,11 @@ pub async fn run(ctx: &Ctx, cmd: SchedulesCmd) -> anyhow::Result<ExitCode> {
             show(ctx, &c.create_schedule(&req).await?)?;
         }
         SchedulesCmd::Enable { id } => {
-            let req = UpdateSchedule {
-                enabled: Some(true),
-            };
+            let req = UpdateSchedule { enabled: Some(true) };
             show(ctx, &c.update_schedule(id, &req).await?)?;
         }
         SchedulesCmd::Disable { id } => {
-            let req = UpdateSchedule {
-                enabled: Some(false),
-            };
+            let req = UpdateSchedule { enabled: Some(false) };
             show(ctx, &c.update_schedule(id, &req).await?)?;
         }
         SchedulesCmd::Delete { id } => {

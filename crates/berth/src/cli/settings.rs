@@ -49,11 +49,7 @@ pub async fn run(ctx: &Ctx, cmd: SettingsCmd) -> anyhow::Result<ExitCode> {
                         s.key.to_string(),
                         s.value.to_string(),
                         type_str(s.value_type).into(),
-                        if s.is_set {
-                            "yes".into()
-                        } else {
-                            String::new()
-                        },
+                        if s.is_set { "yes".into() } else { String::new() },
                         s.description.clone(),
                     ]);
                 }

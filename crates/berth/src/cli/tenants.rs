@@ -4,9 +4,7 @@
 use super::output::{Ctx, opt, page_footer, ts};
 use super::table::{Table, print_fields};
 use anyhow::bail;
-use berth_proto::api::tenants::{
-    CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantStatus, UpdateTenant,
-};
+use berth_proto::api::tenants::{CreateTenant, SuspendRequest, Tenant, TenantQuery, TenantStatus, UpdateTenant};
 use berth_proto::{AccountName, PackageId, TenantId, Text, UserId};
 use std::process::ExitCode;
 
@@ -95,15 +93,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantsCmd) -> anyhow::Result<ExitCode> {
             };
             let page = c.list_tenants(&q).await?;
             ctx.emit(&page, |page| {
-                let mut t = Table::new(&[
-                    "ID",
-                    "NAME",
-                    "DISPLAY NAME",
-                    "STATUS",
-                    "PACKAGE",
-                    "OWNER",
-                    "CREATED",
-                ]);
+                let mut t = Table::new(&["ID", "NAME", "DISPLAY NAME", "STATUS", "PACKAGE", "OWNER", "CREATED"]);
                 for x in &page.items {
                     t.row(vec![
                         x.id.to_string(),
@@ -151,10 +141,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantsCmd) -> anyhow::Result<ExitCode> {
             show(ctx, &c.update_tenant(id, &req).await?)?;
         }
         TenantsCmd::Suspend { id, reason } => {
-            show(
-                ctx,
-                &c.suspend_tenant(id, &SuspendRequest { reason }).await?,
-            )?;
+            show(ctx, &c.suspend_tenant(id, &SuspendRequest { reason }).await?)?;
         }
         TenantsCmd::Unsuspend { id } => show(ctx, &c.unsuspend_tenant(id).await?)?,
         TenantsCmd::Delete { id } => {
@@ -170,8 +157,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantsCmd) -> anyhow::Result<ExitCode> {
                     t.row(vec![
                         l.resource.to_string(),
                         opt(l.used),
-                        l.limit
-                            .map_or_else(|| "unlimited".into(), |v| v.to_string()),
+                        l.limit.map_or_else(|| "unlimited".into(), |v| v.to_string()),
                     ]);
                 }
                 t.print();

@@ -45,18 +45,9 @@ pub async fn run(ctx: &Ctx, cmd: TokensCmd) -> anyhow::Result<ExitCode> {
         TokensCmd::List => {
             let list = c.list_tokens().await?;
             ctx.emit(&list, |list| {
-                let mut t = Table::new(&[
-                    "ID",
-                    "NAME",
-                    "ACCESS",
-                    "PREFIX",
-                    "EXPIRES",
-                    "LAST USED",
-                    "ALLOW",
-                ]);
+                let mut t = Table::new(&["ID", "NAME", "ACCESS", "PREFIX", "EXPIRES", "LAST USED", "ALLOW"]);
                 for k in list {
-                    let allow: Vec<String> =
-                        k.ip_allowlist.iter().map(ToString::to_string).collect();
+                    let allow: Vec<String> = k.ip_allowlist.iter().map(ToString::to_string).collect();
                     t.row(vec![
                         k.id.to_string(),
                         k.name.to_string(),

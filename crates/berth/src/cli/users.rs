@@ -97,16 +97,7 @@ pub async fn run(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             };
             let page = c.list_users(&q).await?;
             ctx.emit(&page, |page| {
-                let mut t = Table::new(&[
-                    "ID",
-                    "EMAIL",
-                    "NAME",
-                    "ROLE",
-                    "TENANT",
-                    "2FA",
-                    "DISABLED",
-                    "LAST LOGIN",
-                ]);
+                let mut t = Table::new(&["ID", "EMAIL", "NAME", "ROLE", "TENANT", "2FA", "DISABLED", "LAST LOGIN"]);
                 for u in &page.items {
                     t.row(vec![
                         u.id.to_string(),
@@ -114,16 +105,8 @@ pub async fn run(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
                         u.name.to_string(),
                         u.role.to_string(),
                         opt(u.tenant_id),
-                        if u.totp_enabled {
-                            "on".into()
-                        } else {
-                            String::new()
-                        },
-                        if u.disabled {
-                            "disabled".into()
-                        } else {
-                            String::new()
-                        },
+                        if u.totp_enabled { "on".into() } else { String::new() },
+                        if u.disabled { "disabled".into() } else { String::new() },
                         opt_ts(u.last_login_at),
                     ]);
                 }
@@ -174,9 +157,7 @@ pub async fn run(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
                 _ => None,
             };
             if name.is_none() && disabled.is_none() && allocation_package.is_none() {
-                bail!(
-                    "nothing to change: give --name, --disable, --enable or --allocation-package"
-                );
+                bail!("nothing to change: give --name, --disable, --enable or --allocation-package");
             }
             let req = UpdateUser {
                 name,
