@@ -7,6 +7,7 @@
 //! IO dependencies on purpose (see ARCHITECTURE.md).
 
 pub mod api;
+pub mod desired;
 pub mod error;
 pub mod ids;
 pub mod names;

@@ -339,3 +339,147 @@ validated!(
         Ok(s)
     }
 );
+
+validated!(
+    /// A fully qualified domain name, lower case, in ASCII (an IDN such as
+    /// `bücher.example` is converted to `xn--bcher-kva.example`). At least two
+    /// labels, each 1–63 letters, digits or inner hyphens; 253 characters at
+    /// most; no trailing dot. Nothing else can reach a vhost or a zone file.
+    DomainName,
+    "domain",
+    |s| {
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must not contain spaces or control characters");
+        }
+        let ascii = idna::domain_to_ascii_strict(&s).map_err(|_| "is not a valid domain name")?;
+        let ascii = ascii.to_ascii_lowercase();
+        if !is_hostname(&ascii) {
+            return Err("must be labels of letters, digits and inner hyphens separated by single dots");
+        }
+        if !ascii.contains('.') {
+            return Err("must have at least two labels (example.com)");
+        }
+        if ascii.rsplit('.').next().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+            return Err("must not end in a numeric label");
+        }
+        Ok(ascii)
+    }
+);
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised() {
+        assert_eq!(DomainName::parse("Example.COM").unwrap().as_str(), "example.com");
+        assert_eq!(DomainName::parse("bücher.example").unwrap().as_str(), "xn--bcher-kva.example");
+        assert!(DomainName::parse("a-b.c-d.example").is_ok());
+    }
+
+    #[test]
+    fn hostile_domains_are_refused() {
+        let long_label = format!("{}.com", "a".repeat(64));
+        let too_long = format!("{}com", "abcdefghi.".repeat(26));
+        for bad in [
+            "test..com",
+            "example.com;",
+            "exa{mple}.com",
+            "\"quoted\".com",
+            "exa mple.com",
+            "example.com\nserver_name evil",
+            "example.com.",
+            ".example.com",
+            "-x.example.com",
+            "x-.example.com",
+            "localhost",
+            "1.2.3.4",
+            "under_score.com",
+            "../etc/passwd",
+            "*.example.com",
+            long_label.as_str(),
+            too_long.as_str(),
+            "",
+        ] {
+            assert!(DomainName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
+
+validated!(
+    /// An absolute path whose components are plain names (letters, digits,
+    /// `.`, `_`, `-`; never `.` or `..`), at most 1024 bytes. Safe to put in
+    /// a config file without quoting.
+    AbsPath,
+    "path",
+    |s| {
+        if s.len() > 1024 || !s.starts_with('/') {
+            return Err("must be an absolute path of at most 1024 characters");
+        }
+        let ok = s.split('/').skip(1).all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+        });
+        if !ok && s != "/" {
+            return Err("must be made of plain names (letters, digits, '.', '_', '-'), without '..' or empty parts");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// An http(s) redirect target. Refuses whitespace, quotes, `$`, braces,
+    /// `;` and backslashes, so it can be put in an nginx string literally.
+    RedirectUrl,
+    "url",
+    |s| {
+        if s.len() > 2048 {
+            return Err("must be at most 2048 characters");
+        }
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .ok_or("must start with http:// or https://")?;
+        if s.chars().any(|c| c.is_control() || c.is_whitespace() || "\"'$`{};\\<>".contains(c)) {
+            return Err("must not contain whitespace, quotes, '$', braces, ';' or '\\'");
+        }
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+        if !is_hostname(host) {
+            return Err("must name a valid host");
+        }
+        Ok(s)
+    }
+);
+
+#[cfg(test)]
+mod path_url_tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert!(AbsPath::parse("/home/acme/domains/example.com/public_html").is_ok());
+        for bad in ["relative/x", "/home/../etc", "/home//x", "/home/a b", "/home/x;y", "/home/$x", "/home/x\n"] {
+            assert!(AbsPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn redirect_urls() {
+        assert!(RedirectUrl::parse("https://example.com/new?a=1").is_ok());
+        assert!(RedirectUrl::parse("http://example.com:8080/x").is_ok());
+        for bad in [
+            "ftp://example.com",
+            "https://exa mple.com",
+            "https://example.com/$host",
+            "https://example.com/\";return 200 \"x",
+            "https://example.com/{x}",
+            "javascript:alert(1)",
+            "https://",
+        ] {
+            assert!(RedirectUrl::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Golden tests of every renderer, one loop over `tests/golden/<service>/`.
+//! Each `*.golden` file is: the JSON input, a line `----- output -----`, then
+//! the exact expected output. Run with `BERTH_BLESS=1` to rewrite the expected
+//! part after an intended change (and review the diff).
+
+use berth_proto::desired::{NginxMainSpec, VhostSpec};
+use std::path::Path;
+
+const SEP: &str = "\n----- output -----\n";
+
+fn check_dir(dir: &str, render: impl Fn(&str) -> Result<String, String>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(dir);
+    let bless = std::env::var("BERTH_BLESS").as_deref() == Ok("1");
+    let mut n = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "golden")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (input, expected) = text.split_once(SEP).unwrap_or((text.as_str(), ""));
+        let got = render(input).unwrap_or_else(|e| format!("ERROR: {e}\n"));
+        if bless {
+            std::fs::write(&path, format!("{input}{SEP}{got}")).unwrap();
+        } else {
+            assert_eq!(got, expected, "{} differs (BERTH_BLESS=1 rewrites it)", path.display());
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no golden files in {}", root.display());
+}
+
+#[test]
+fn nginx_golden() {
+    check_dir("nginx", |input| {
+        let v: serde_json::Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+        if v.get("prefix").is_some() {
+            let spec: NginxMainSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(berth_services::nginx::render_main(&spec))
+        } else {
+            let spec: VhostSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(berth_services::nginx::render_vhost(&spec))
+        }
+    });
+}
