@@ -2,7 +2,7 @@
 //! Every field is a validated type, so a renderer can write them into a
 //! config file without escaping decisions of its own.
 
-use crate::{AbsPath, DomainName, RedirectUrl};
+use crate::{AbsPath, DomainName, RedirectUrl, SiteId};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 #[serde(deny_unknown_fields)]
 pub struct VhostSpec {
     /// The site's id; names the file and appears in comments.
-    pub site: String,
+    pub site: SiteId,
     pub listen: Vec<SocketAddr>,
     /// Primary name first, then aliases.
     pub server_names: Vec<DomainName>,

@@ -77,6 +77,10 @@ id_type!(
     ScheduleId
 );
 id_type!(
+    /// A website.
+    SiteId
+);
+id_type!(
     /// A request id that travels through logs, audit rows and (later) the agent.
     RequestId
 );

@@ -373,7 +373,10 @@ mod domain_tests {
     #[test]
     fn domains_are_normalised() {
         assert_eq!(DomainName::parse("Example.COM").unwrap().as_str(), "example.com");
-        assert_eq!(DomainName::parse("bücher.example").unwrap().as_str(), "xn--bcher-kva.example");
+        assert_eq!(
+            DomainName::parse("bücher.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
         assert!(DomainName::parse("a-b.c-d.example").is_ok());
     }
 
@@ -461,7 +464,15 @@ mod path_url_tests {
     #[test]
     fn paths() {
         assert!(AbsPath::parse("/home/acme/domains/example.com/public_html").is_ok());
-        for bad in ["relative/x", "/home/../etc", "/home//x", "/home/a b", "/home/x;y", "/home/$x", "/home/x\n"] {
+        for bad in [
+            "relative/x",
+            "/home/../etc",
+            "/home//x",
+            "/home/a b",
+            "/home/x;y",
+            "/home/$x",
+            "/home/x\n",
+        ] {
             assert!(AbsPath::parse(bad).is_err(), "{bad:?}");
         }
     }

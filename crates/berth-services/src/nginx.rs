@@ -86,7 +86,9 @@ pub fn render_vhost(spec: &VhostSpec) -> String {
         VhostKind::Suspended => {
             s.push_str("    location / {\n");
             s.push_str("        default_type text/html;\n");
-            s.push_str("        return 503 \"<!doctype html><title>Suspended</title><h1>This site is suspended</h1>\";\n");
+            s.push_str(
+                "        return 503 \"<!doctype html><title>Suspended</title><h1>This site is suspended</h1>\";\n",
+            );
             s.push_str("    }\n");
         }
     }

@@ -14,7 +14,10 @@ fn check_dir(dir: &str, render: impl Fn(&str) -> Result<String, String>) {
     let mut n = 0;
     let mut entries: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
     entries.sort();
-    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "golden")) {
+    for path in entries
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "golden"))
+    {
         let text = std::fs::read_to_string(&path).unwrap();
         let (input, expected) = text.split_once(SEP).unwrap_or((text.as_str(), ""));
         let got = render(input).unwrap_or_else(|e| format!("ERROR: {e}\n"));

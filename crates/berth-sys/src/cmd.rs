@@ -12,17 +12,11 @@ pub enum CmdError {
     #[error("{0}: commands must be started by absolute path")]
     NotAbsolute(PathBuf),
     #[error("could not start {program}: {source}")]
-    Spawn {
-        program: PathBuf,
-        source: std::io::Error,
-    },
+    Spawn { program: PathBuf, source: std::io::Error },
     #[error("{program} did not finish within {timeout:?} and was killed")]
     Timeout { program: PathBuf, timeout: Duration },
     #[error("waiting for {program}: {source}")]
-    Wait {
-        program: PathBuf,
-        source: std::io::Error,
-    },
+    Wait { program: PathBuf, source: std::io::Error },
 }
 
 /// What a finished command did.
@@ -172,7 +166,11 @@ mod tests {
 
     #[tokio::test]
     async fn slow_commands_are_killed() {
-        let r = Cmd::new("/bin/sleep").arg("5").timeout(Duration::from_millis(100)).run().await;
+        let r = Cmd::new("/bin/sleep")
+            .arg("5")
+            .timeout(Duration::from_millis(100))
+            .run()
+            .await;
         assert!(matches!(r, Err(CmdError::Timeout { .. })));
     }
 

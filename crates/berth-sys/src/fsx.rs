@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn tmp_beside(target: &Path) -> std::io::Result<PathBuf> {
-    let dir = target.parent().ok_or_else(|| std::io::Error::other("target has no parent directory"))?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("target has no parent directory"))?;
     let name = target
         .file_name()
         .ok_or_else(|| std::io::Error::other("target has no file name"))?

@@ -9,5 +9,6 @@
 
 pub mod cmd;
 pub mod fsx;
+pub mod procfs;
 
 pub use cmd::{Cmd, CmdError, CmdOutput};

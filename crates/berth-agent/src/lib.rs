@@ -1,0 +1,15 @@
+//! The node agent. This crate holds the heart of every change Berth makes to
+//! a server: `apply::Executor`, the one executor that stages a new revision
+//! of a service's managed files, checks it with the service's own checker,
+//! swaps it in atomically, reloads, health-checks, and puts the previous
+//! revision back on any failure. `store::Store` keeps the revisions: a
+//! journal, manifests and content-addressed blobs, so history is diffable,
+//! revertible, and drift (a hand edit) is detected rather than clobbered.
+//!
+//! The RPC server (mTLS, enrollment) and the site lifecycle come next; they
+//! call into this executor.
+
+pub mod apply;
+pub mod health;
+pub mod nginx;
+pub mod store;

@@ -1,0 +1,113 @@
+//! nginx as a managed service: its adapter for the executor (check a staged
+//! tree with `nginx -t`, reload with `nginx -s reload`) and, for nodes without
+//! systemd (tests, the demo), starting and stopping a private master.
+
+use crate::apply::ServiceAdapter;
+use berth_proto::desired::NginxMainSpec;
+use berth_sys::{Cmd, CmdError, fsx, procfs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// nginx with a private prefix: `<prefix>/conf/nginx.conf` (rendered from
+/// the spec), logs, pid, temp dirs, and `<prefix>/current` -> the store's
+/// live revision, whose `sites/` holds one file per site.
+pub struct Nginx {
+    spec: NginxMainSpec,
+    binary: PathBuf,
+}
+
+impl Nginx {
+    pub fn new(spec: NginxMainSpec) -> Nginx {
+        Nginx {
+            spec,
+            binary: PathBuf::from(NGINX),
+        }
+    }
+
+    fn prefix(&self) -> PathBuf {
+        PathBuf::from(self.spec.prefix.as_str())
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.prefix().join("conf/nginx.conf")
+    }
+
+    fn base(&self, conf: &Path) -> Cmd {
+        let p = self.prefix();
+        Cmd::new(&self.binary)
+            .arg("-e")
+            .arg(p.join("logs/error.log"))
+            .arg("-p")
+            .arg(format!("{}/", p.display()))
+            .arg("-c")
+            .arg(conf)
+            .timeout(Duration::from_secs(120))
+    }
+
+    /// Create the prefix layout and write the main config.
+    pub fn prepare(&self) -> std::io::Result<()> {
+        let p = self.prefix();
+        for d in ["conf", "logs", "run", "tmp"] {
+            std::fs::create_dir_all(p.join(d))?;
+        }
+        fsx::write_atomic(
+            &self.conf(),
+            berth_services::nginx::render_main(&self.spec).as_bytes(),
+            0o644,
+        )
+    }
+
+    /// Start the master (it daemonizes).
+    pub async fn start(&self) -> Result<berth_sys::CmdOutput, CmdError> {
+        self.base(&self.conf()).run().await
+    }
+
+    pub async fn stop(&self) -> Result<berth_sys::CmdOutput, CmdError> {
+        self.base(&self.conf()).arg("-s").arg("quit").run().await
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.prefix().join("run/nginx.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl ServiceAdapter for Nginx {
+    fn name(&self) -> &str {
+        "nginx"
+    }
+
+    /// `nginx -t` on a copy of the main config that includes the staged
+    /// tree's sites instead of the live ones.
+    fn check(&self, tree: &Path, scratch: &Path) -> Cmd {
+        let live_include = format!("include {}/current/sites/*.conf;", self.spec.prefix);
+        let staged_include = format!("include {}/sites/*.conf;", tree.display());
+        let main = berth_services::nginx::render_main(&self.spec).replace(&live_include, &staged_include);
+        let check_conf = scratch.join("nginx-check.conf");
+        if let Err(e) = fsx::write_atomic(&check_conf, main.as_bytes(), 0o644) {
+            tracing::error!(error = %e, "could not write the nginx check config");
+        }
+        self.base(&check_conf).arg("-t")
+    }
+
+    /// `nginx -s reload`, then wait until every worker of the old
+    /// generation has exited: until then an old worker may still answer
+    /// with the old configuration, and a health check would test the wrong
+    /// one. (With systemd and no pid file readable, only the command runs.)
+    async fn reload(&self) -> Result<berth_sys::CmdOutput, CmdError> {
+        let old: Vec<u32> = self.pid().map(procfs::children_of).unwrap_or_default();
+        let out = self.base(&self.conf()).arg("-s").arg("reload").run().await?;
+        if out.success() {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while old.iter().any(|p| procfs::alive(*p)) && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        Ok(out)
+    }
+}
