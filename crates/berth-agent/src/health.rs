@@ -17,6 +17,9 @@ pub struct HttpCheck {
     /// Accepted statuses, for example 200..=399.
     pub min_status: u16,
     pub max_status: u16,
+    /// A header (lower-case name) the answer must carry with this value.
+    #[serde(default)]
+    pub expect_header: Option<(String, String)>,
 }
 
 /// Run one check; `Err` says what was wrong.
@@ -33,14 +36,36 @@ pub async fn check(c: &HttpCheck, timeout: Duration) -> Result<u16, String> {
             c.path, c.host
         );
         s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
-        let mut head = vec![0u8; 64];
-        let n = s.read(&mut head).await.map_err(|e| e.to_string())?;
-        let line = String::from_utf8_lossy(&head[..n]);
-        let status: u16 = line
+        // Read the head (up to 16 KiB) of the answer.
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&head);
+        let mut lines = text.split("\r\n");
+        let first = lines.next().unwrap_or_default();
+        let status: u16 = first
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("not an HTTP answer: {line:?}"))?;
+            .ok_or_else(|| format!("not an HTTP answer: {first:?}"))?;
+        if let Some((name, want)) = &c.expect_header {
+            let got = lines.take_while(|l| !l.is_empty()).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            });
+            if got.as_deref() != Some(want.as_str()) {
+                return Err(format!(
+                    "{} answered without {name}: {want} (an old or other server block answered)",
+                    c.host
+                ));
+            }
+        }
         Ok::<u16, String>(status)
     };
     let status = tokio::time::timeout(timeout, fut)

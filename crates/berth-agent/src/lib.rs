@@ -12,4 +12,5 @@
 pub mod apply;
 pub mod health;
 pub mod nginx;
+pub mod node;
 pub mod store;

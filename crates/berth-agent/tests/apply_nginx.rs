@@ -65,6 +65,7 @@ fn check(addr: SocketAddr, host: &str) -> anyhow::Result<HttpCheck> {
         path: "/".into(),
         min_status: 200,
         max_status: 299,
+        expect_header: None,
     })
 }
 

@@ -28,6 +28,11 @@ pub enum Permission {
     JobsWrite,
     JobsCreate,
     SchedulesManage,
+    SitesRead,
+    SitesWrite,
+    /// Suspend and unsuspend sites (not for clients: they must not lift a
+    /// suspension their provider set).
+    SitesSuspend,
     /// Read own profile, sessions and tokens.
     SelfRead,
     /// Change own profile, password, 2FA, sessions and tokens.
@@ -35,7 +40,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 21] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsSuspend,
@@ -52,6 +57,9 @@ impl Permission {
         Permission::JobsWrite,
         Permission::JobsCreate,
         Permission::SchedulesManage,
+        Permission::SitesRead,
+        Permission::SitesWrite,
+        Permission::SitesSuspend,
         Permission::SelfRead,
         Permission::SelfManage,
     ];
@@ -67,6 +75,7 @@ impl Permission {
                 | Permission::AuditRead
                 | Permission::AuditVerify
                 | Permission::JobsRead
+                | Permission::SitesRead
                 | Permission::SelfRead
         )
     }
@@ -89,6 +98,9 @@ impl Permission {
             Permission::JobsWrite => "jobs.write",
             Permission::JobsCreate => "jobs.create",
             Permission::SchedulesManage => "schedules.manage",
+            Permission::SitesRead => "sites.read",
+            Permission::SitesWrite => "sites.write",
+            Permission::SitesSuspend => "sites.suspend",
             Permission::SelfRead => "self.read",
             Permission::SelfManage => "self.manage",
         }
@@ -120,12 +132,24 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | AuditRead
                 | JobsRead
                 | JobsWrite
+                | SitesRead
+                | SitesWrite
+                | SitesSuspend
                 | SelfRead
                 | SelfManage
         ),
         Role::Client => matches!(
             p,
-            TenantsRead | UsersRead | PackagesRead | AuditRead | JobsRead | JobsWrite | SelfRead | SelfManage
+            TenantsRead
+                | UsersRead
+                | PackagesRead
+                | AuditRead
+                | JobsRead
+                | JobsWrite
+                | SitesRead
+                | SitesWrite
+                | SelfRead
+                | SelfManage
         ),
     }
 }
@@ -284,6 +308,7 @@ mod tests {
             Permission::SettingsRead,
             Permission::JobsCreate,
             Permission::AuditVerify,
+            Permission::SitesSuspend,
         ] {
             assert_eq!(c.authorize(p), Err(Denied::Role(p)));
         }

@@ -378,3 +378,12 @@ pub async fn throttle_clear(c: &mut Conn, key: &str) -> DbResult<()> {
         .await?;
     Ok(())
 }
+
+/// Take back one counted attempt (it turned out to be a success).
+pub async fn throttle_forgive(c: &mut Conn, key: &str) -> DbResult<()> {
+    sqlx::query("UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0")
+        .bind(key.to_owned())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -379,51 +379,52 @@ pub async fn finish(
 
 /// Cancel a job in the scope. Queued and waiting jobs stop at once; a
 /// running job is flagged and its worker stops it at the next step boundary.
+/// One conditional statement, so a worker claiming the job at the same moment
+/// cannot make the cancel vanish: whichever state the row is in when the
+/// update runs decides.
 pub async fn cancel(c: &mut Conn, scope: &Scope, id: JobId) -> DbResult<Job> {
     let job = get(c, scope, id).await?;
     let now = now_ms();
-    match job.state {
-        JobState::Queued | JobState::Failed => {
-            sqlx::query(
-                "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = $1, updated_at = $1 \
-                 WHERE id = $2 AND state IN ('queued', 'failed')",
-            )
-            .bind(now)
-            .bind(id.to_string())
-            .execute(&mut *c)
-            .await?;
-        }
-        JobState::Running => {
-            sqlx::query("UPDATE jobs SET cancel_requested = 1, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut *c)
-                .await?;
-        }
-        s => return Err(DbError::Conflict(format!("the job is {s} and cannot be cancelled"))),
+    let n = sqlx::query(
+        "UPDATE jobs SET cancel_requested = 1, updated_at = $1, \
+           state = CASE WHEN state IN ('queued', 'failed') THEN 'cancelled' ELSE state END, \
+           finished_at = CASE WHEN state IN ('queued', 'failed') THEN $1 ELSE finished_at END \
+         WHERE id = $2 AND state IN ('queued', 'failed', 'running')",
+    )
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        let now_state = get(c, scope, id).await.map(|j| j.state).unwrap_or(job.state);
+        return Err(DbError::Conflict(format!(
+            "the job is {now_state} and cannot be cancelled"
+        )));
     }
     get(c, scope, id).await
 }
 
 /// Put a failed, dead or cancelled job back in the queue with fresh attempts.
 /// Steps that succeeded stay succeeded: the job resumes at the failed step.
+/// Conditional on the state, so a job a worker claimed meanwhile is not
+/// queued a second time.
 pub async fn retry(c: &mut Conn, scope: &Scope, id: JobId) -> DbResult<Job> {
-    let job = get(c, scope, id).await?;
-    if !matches!(job.state, JobState::Failed | JobState::Dead | JobState::Cancelled) {
-        return Err(DbError::Conflict(format!(
-            "the job is {} and cannot be retried",
-            job.state
-        )));
-    }
+    get(c, scope, id).await?;
     let now = now_ms();
-    sqlx::query(
+    let n = sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, cancel_requested = 0, finished_at = NULL, \
-         updated_at = $1 WHERE id = $2",
+         updated_at = $1 WHERE id = $2 AND state IN ('failed', 'dead', 'cancelled')",
     )
     .bind(now)
     .bind(id.to_string())
     .execute(&mut *c)
-    .await?;
+    .await?
+    .rows_affected();
+    if n == 0 {
+        let st = get(c, scope, id).await?.state;
+        return Err(DbError::Conflict(format!("the job is {st} and cannot be retried")));
+    }
     get(c, scope, id).await
 }
 

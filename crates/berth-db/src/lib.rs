@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod packages;
 pub mod schedules;
 pub mod settings;
+pub mod sites;
 mod sql;
 pub mod tenants;
 pub mod usage;

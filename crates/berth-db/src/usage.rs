@@ -8,12 +8,12 @@ use berth_proto::UserId;
 use berth_proto::api::packages::Resource;
 
 /// Usage of `r` by a tenant, or `None` when nothing tracks it yet.
-pub async fn tenant_used(_c: &mut Conn, _tenant: berth_proto::TenantId, r: Resource) -> DbResult<Option<i64>> {
-    // Each module adds its counter here with its table (sites, databases…).
+pub async fn tenant_used(c: &mut Conn, tenant: berth_proto::TenantId, r: Resource) -> DbResult<Option<i64>> {
+    // Each module adds its counter here with its table (databases, mail…).
     match r {
-        Resource::Sites
-        | Resource::Domains
-        | Resource::Databases
+        Resource::Sites => Ok(Some(crate::sites::counts(c, tenant).await?.0)),
+        Resource::Domains => Ok(Some(crate::sites::counts(c, tenant).await?.1)),
+        Resource::Databases
         | Resource::Mailboxes
         | Resource::DnsZones
         | Resource::DiskMb

@@ -150,7 +150,12 @@ impl Engine {
             let notified = self.inner.wake.notified();
             match self.claim(&worker).await {
                 Ok(Some(job)) => {
-                    self.run(&worker, job).await;
+                    // Each job runs in its own task: a handler that panics
+                    // loses that task, not this worker loop.
+                    let (me, w, j) = (self.clone(), worker.clone(), job.clone());
+                    if let Err(e) = tokio::spawn(async move { me.run(&w, j).await }).await {
+                        self.after_panic(&worker, &job, &e.to_string()).await;
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -266,11 +271,14 @@ impl Engine {
             })
         };
 
+        // Aborts the heartbeat however this ends, unwinding included: a
+        // heartbeat left running would keep a dead job's lease alive.
+        let hb = AbortOnDrop(hb);
         let cancel_seen = cancel_rx.clone();
         let mut outcome = self
             .run_steps(worker, &job, handler.as_ref(), cancel_rx, &mut lost_rx)
             .await;
-        hb.abort();
+        drop(hb);
         // A step that stopped because of a cancel request ends the job as
         // cancelled, not as a failure to retry.
         if matches!(outcome, StepsOutcome::Failed(_)) && *cancel_seen.borrow() {
@@ -319,6 +327,22 @@ impl Engine {
                     metrics::counter!("berth_jobs_finished_total", "state" => "failed").increment(1);
                 }
             }
+        }
+    }
+
+    /// A handler panicked: record it like a failed attempt (retry with
+    /// backoff, or dead when out of attempts), so the job does not stay
+    /// "running" and the worker goes on.
+    async fn after_panic(&self, worker: &str, job: &Job, panic: &str) {
+        let msg = format!("the job handler crashed: {panic}");
+        tracing::error!(job = %job.id, kind = %job.kind, "{msg}");
+        self.log(job.id, None, "error", &msg).await;
+        if job.attempts >= job.max_attempts {
+            self.settle(worker, job.id, JobState::Dead, Some(&msg), None).await;
+        } else {
+            let at = berth_db::now_ms() + self.retry_delay(job.attempts).await;
+            self.settle(worker, job.id, JobState::Failed, Some(&msg), Some(at))
+                .await;
         }
     }
 
@@ -465,6 +489,14 @@ impl Engine {
         {
             tracing::warn!(job = %id, error = %e, "could not write job log");
         }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

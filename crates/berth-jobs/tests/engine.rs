@@ -262,3 +262,53 @@ async fn schedules_fire_each_occurrence_once() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A handler that panics (a bug in some future job kind).
+struct Panics;
+
+impl berth_jobs::JobHandler for Panics {
+    fn kind(&self) -> &'static str {
+        "test.panics"
+    }
+    fn description(&self) -> &'static str {
+        "panics"
+    }
+    fn steps(&self, _p: &serde_json::Value) -> Result<Vec<String>, String> {
+        Ok(vec!["boom".into()])
+    }
+    fn run_step<'a>(
+        &'a self,
+        _ctx: &'a berth_jobs::StepCtx,
+        _idx: usize,
+    ) -> berth_jobs::BoxFuture<'a, Result<Option<serde_json::Value>, berth_jobs::StepError>> {
+        Box::pin(async { panic!("handler bug") })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() -> anyhow::Result<()> {
+    for (backend, db) in each_db().await? {
+        let mut reg = Registry::with_builtins();
+        reg.register(Panics);
+        let e = Engine::new(
+            db.clone(),
+            reg,
+            EngineConfig {
+                workers: 1,
+                poll: Duration::from_millis(50),
+                scheduler: false,
+            },
+        );
+        let (stop, rx) = watch::channel(false);
+        let _set = e.start(rx);
+        let (bad, _) = e.enqueue(job("test.panics", json!({}), 2)).await?;
+        let dead = wait_state(&db, bad.id, &[JobState::Dead]).await?;
+        assert!(dead.last_error.unwrap_or_default().contains("crashed"), "{backend}");
+        assert_eq!(dead.attempts, 2, "{backend}: retried once, then dead");
+        // The single worker survived and runs the next job.
+        let (ok, _) = e.enqueue(job("builtin.noop", json!({}), 1)).await?;
+        wait_state(&db, ok.id, &[JobState::Succeeded]).await?;
+        stop.send(true)?;
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ mod mail;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod site_jobs;
 pub mod state;
 
 pub use state::PanelConfig;
@@ -40,6 +41,7 @@ pub enum StartError {
 /// A running panel: state plus its job workers.
 pub struct Panel {
     state: SharedState,
+    node_error: Option<String>,
     stop: watch::Sender<bool>,
     workers: JoinSet<()>,
 }
@@ -62,9 +64,23 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 impl Panel {
     /// Connect (migrating the schema) and start the job engine.
     pub async fn start(db: Db, config: PanelConfig) -> Result<Panel, StartError> {
+        let (node, node_error) = match &config.node {
+            None => (None, None),
+            Some(nc) => match berth_agent::node::LocalNode::start(nc.clone()).await {
+                Ok(n) => (Some(Arc::new(n)), None),
+                // The panel still runs; site jobs say why they cannot.
+                Err(e) => {
+                    tracing::error!(error = %e, "the local node could not start; sites cannot be applied");
+                    (None, Some(e.to_string()))
+                }
+            },
+        };
+        let mut registry = Registry::with_builtins();
+        registry.register(site_jobs::SiteApply { node: node.clone() });
+        registry.register(site_jobs::SiteRemove { node: node.clone() });
         let engine = Engine::new(
             db.clone(),
-            Registry::with_builtins(),
+            registry,
             EngineConfig {
                 workers: config.workers,
                 ..EngineConfig::default()
@@ -81,6 +97,13 @@ impl Panel {
             config,
             metrics: metrics_handle(),
             dummy_hash,
+            node,
+            hash_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+                    .clamp(2, 16),
+            ),
         });
         bootstrap::ensure_maintenance_schedules(&state.db).await?;
         let (stop, rx) = watch::channel(false);
@@ -89,7 +112,22 @@ impl Panel {
         } else {
             JoinSet::new()
         };
-        Ok(Panel { state, stop, workers })
+        Ok(Panel {
+            state,
+            node_error,
+            stop,
+            workers,
+        })
+    }
+
+    /// Why the configured local node did not start, if it did not.
+    pub fn node_error(&self) -> Option<&str> {
+        self.node_error.as_deref()
+    }
+
+    /// The local node's agent, if it started.
+    pub fn node(&self) -> Option<Arc<berth_agent::node::LocalNode>> {
+        self.state.node.clone()
     }
 
     pub fn state(&self) -> &SharedState {

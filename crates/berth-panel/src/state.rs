@@ -18,6 +18,8 @@ pub struct PanelConfig {
     /// Argon2 cost (memory KiB, iterations); tests lower it.
     pub argon2_m_kib: u32,
     pub argon2_t: u32,
+    /// The local node (single-server install): where sites are put.
+    pub node: Option<berth_agent::node::NodeConfig>,
 }
 
 impl Default for PanelConfig {
@@ -27,6 +29,7 @@ impl Default for PanelConfig {
             body_limit: 64 * 1024,
             argon2_m_kib: 19_456,
             argon2_t: 2,
+            node: None,
         }
     }
 }
@@ -40,6 +43,39 @@ pub struct AppState {
     /// A hash to verify against when the email is unknown, so a login takes
     /// as long for an unknown account as for a wrong password.
     pub dummy_hash: String,
+    /// The in-process agent of the local node, when one is configured and
+    /// started.
+    pub node: Option<Arc<berth_agent::node::LocalNode>>,
+    /// Argon2 runs at most this many at a time (each takes ~19 MiB and a
+    /// core); the rest wait briefly or get 429, so a login flood cannot
+    /// exhaust memory.
+    pub hash_slots: tokio::sync::Semaphore,
+}
+
+impl AppState {
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, crate::error::ApiError> {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.hash_slots.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(crate::error::ApiError::new(
+                berth_proto::ErrorCode::RateLimited,
+                "the server is busy checking passwords; try again in a moment",
+            )),
+        }
+    }
+
+    /// Hash a password (bounded concurrency).
+    pub async fn hash_password(&self, password: &str) -> Result<String, crate::error::ApiError> {
+        let _p = self.slot().await?;
+        crate::auth::secrets::hash_password_async(password.to_owned(), self.config.argon2_m_kib, self.config.argon2_t)
+            .await
+            .map_err(crate::error::ApiError::internal)
+    }
+
+    /// Check a password (bounded concurrency).
+    pub async fn verify_password(&self, password: &str, phc: &str) -> Result<bool, crate::error::ApiError> {
+        let _p = self.slot().await?;
+        Ok(crate::auth::secrets::verify_password_async(password.to_owned(), phc.to_owned()).await)
+    }
 }
 
 pub type SharedState = Arc<AppState>;

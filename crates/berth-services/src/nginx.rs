@@ -60,13 +60,17 @@ pub fn render_vhost(spec: &VhostSpec) -> String {
     let _ = writeln!(s, "    server_name {};", names.join(" "));
     let _ = writeln!(s, "    access_log {};", spec.access_log);
     let _ = writeln!(s, "    error_log {};", spec.error_log);
+    // Lets the agent's health check prove that this block (this revision)
+    // answered, whatever the status.
+    let _ = writeln!(s, "    add_header X-Berth-Site {} always;", spec.site);
     match &spec.kind {
         VhostKind::Static { root } => {
             let _ = writeln!(s, "    root {root};");
             s.push_str("    index index.html index.htm;\n");
             // A tenant's symlink to another tenant's file must not be served
             // (measured: without this nginx follows it; isolation-probe.md).
-            s.push_str("    disable_symlinks if_not_owner;\n");
+            // `from=` skips the root-owned directories above the web root.
+            s.push_str("    disable_symlinks if_not_owner from=$document_root;\n");
             s.push_str("    location / {\n        try_files $uri $uri/ =404;\n    }\n");
         }
         VhostKind::Proxy { upstream } => {

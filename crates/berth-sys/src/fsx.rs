@@ -90,3 +90,36 @@ mod tests {
         assert_eq!(fs::read_link(&link).unwrap(), Path::new("r2"));
     }
 }
+
+/// Make sure `path` is a real directory (never a symlink) owned by
+/// `uid:gid` with `mode`. Returns true when it was created now.
+pub fn ensure_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> std::io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let created = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() || !m.is_dir() => {
+            return Err(std::io::Error::other(format!(
+                "{} exists and is not a directory",
+                path.display()
+            )));
+        }
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir(path)?;
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    Ok(created)
+}
+
+/// Write a new file (refusing to follow or replace anything existing) and
+/// give it to `uid:gid`. For placeholders in a directory created just now.
+pub fn create_file(path: &Path, content: &[u8], uid: u32, gid: u32, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    f.write_all(content)?;
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    std::os::unix::fs::fchown(&f, Some(uid), Some(gid))
+}

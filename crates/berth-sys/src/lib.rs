@@ -10,5 +10,6 @@
 pub mod cmd;
 pub mod fsx;
 pub mod procfs;
+pub mod users;
 
 pub use cmd::{Cmd, CmdError, CmdOutput};

@@ -1,6 +1,6 @@
 //! Login, logout, and self-service password reset by email.
 
-use crate::auth::secrets::{SESSION_PREFIX, one_time_code, random_token, sha256_hex, verify_password_async};
+use crate::auth::secrets::{SESSION_PREFIX, one_time_code, random_token, sha256_hex};
 use crate::auth::{Authed, SESSION_COOKIE, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -59,13 +59,27 @@ pub async fn login(
     let ip_key = format!("ip:{}", ctx.ip);
     let mut c = st.db.conn().await?;
     throttled(&mut c, &[acct_key.clone(), ip_key.clone()]).await?;
+    // Count the attempt before checking it, and forgive it on success: many
+    // parallel guesses then cannot all pass the check above before the first
+    // failure is recorded.
+    let max_acct = st.settings.i64("auth.login.max_failures_per_account").await;
+    let max_ip = st.settings.i64("auth.login.max_failures_per_ip").await;
+    let lock_ms = st.settings.i64("auth.login.lockout_minutes").await * 60_000;
+    auth_db::throttle_fail(&mut c, &acct_key, max_acct, lock_ms).await?;
+    auth_db::throttle_fail(&mut c, &ip_key, max_ip, lock_ms).await?;
     let found = users::find_by_email(&mut c, &req.email).await?;
     drop(c);
+    let forgive = || async {
+        let mut c = st.db.conn().await?;
+        auth_db::throttle_forgive(&mut c, &acct_key).await?;
+        auth_db::throttle_forgive(&mut c, &ip_key).await?;
+        Ok::<_, ApiError>(())
+    };
     let phc = found
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| st.dummy_hash.clone());
-    let password_ok = verify_password_async(req.password.expose().to_owned(), phc).await;
+    let password_ok = st.verify_password(req.password.expose(), &phc).await?;
     let meta = AuditMeta {
         actor_id: found.as_ref().map(|u| u.user.id),
         actor_role: found.as_ref().map(|u| u.user.role),
@@ -75,15 +89,11 @@ pub async fn login(
 
     let fail = |reason: &'static str| {
         let st = st.clone();
-        let (acct_key, ip_key, meta) = (acct_key.clone(), ip_key.clone(), meta.clone());
+        let meta = meta.clone();
         let email = req.email.to_string();
         async move {
-            let max_acct = st.settings.i64("auth.login.max_failures_per_account").await;
-            let max_ip = st.settings.i64("auth.login.max_failures_per_ip").await;
-            let lock_ms = st.settings.i64("auth.login.lockout_minutes").await * 60_000;
+            // The attempt was counted already; only the audit row is left.
             let mut tx = st.db.begin().await?;
-            auth_db::throttle_fail(&mut tx, &acct_key, max_acct, lock_ms).await?;
-            auth_db::throttle_fail(&mut tx, &ip_key, max_ip, lock_ms).await?;
             berth_db::audit::append(
                 &mut tx,
                 &meta,
@@ -123,6 +133,9 @@ pub async fn login(
     }
     if user.totp_enabled {
         let Some(code) = req.totp.as_ref() else {
+            // The password was right: asking for the code is no failure.
+            drop(c);
+            forgive().await?;
             return Err(ApiError::new(
                 ErrorCode::TotpRequired,
                 "enter the code from your authenticator app",
@@ -148,6 +161,7 @@ pub async fn login(
     let expires = berth_db::now_ms() + ttl_min * 60_000;
     let mut tx = st.db.begin().await?;
     auth_db::throttle_clear(&mut tx, &acct_key).await?;
+    auth_db::throttle_forgive(&mut tx, &ip_key).await?;
     let session = auth_db::create_session(
         &mut tx,
         auth_db::NewSession {
@@ -279,9 +293,20 @@ pub async fn forgot_password(
     if rec.user.disabled {
         return Ok(ack);
     }
+    // The rest (a write, an audit row, the SMTP conversation) runs after we
+    // answer, so a known address does not take longer than an unknown one.
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(st, rec, ctx).await {
+            tracing::error!(error = %e.message, "password reset mail not sent");
+        }
+    });
+    Ok(ack)
+}
+
+async fn send_reset(st: SharedState, rec: users::UserRecord, ctx: RequestCtx) -> ApiResult<()> {
     let Some(mailer) = crate::mail::Mailer::from_settings(&st).await else {
         tracing::warn!("password reset asked but no SMTP relay is configured (smtp.host)");
-        return Ok(ack);
+        return Ok(());
     };
     let code = one_time_code(6);
     let ttl = st.settings.i64("auth.password_reset.ttl_minutes").await;
@@ -311,10 +336,10 @@ pub async fn forgot_password(
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
-    if let Err(e) = mailer.send_reset(&st, &rec.user.email, &code, ttl).await {
-        tracing::error!(error = %e, "sending the password reset mail failed");
-    }
-    Ok(ack)
+    mailer
+        .send_reset(&st, &rec.user.email, &code, ttl)
+        .await
+        .map_err(|e| ApiError::internal(format!("sending the reset mail: {e}")))
 }
 
 /// Set a new password with the code from a reset email. Ends all sessions.

@@ -1,6 +1,6 @@
 //! The caller's own account: profile, password, sessions, two-factor.
 
-use crate::auth::secrets::{one_time_code, sha256_hex, verify_password_async};
+use crate::auth::secrets::{one_time_code, sha256_hex};
 use crate::auth::{Authed, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
@@ -33,7 +33,7 @@ async fn confirm_password(st: &SharedState, a: &Authed, password: &str) -> ApiRe
     let mut c = st.db.conn().await?;
     let rec = users::get_unscoped(&mut c, a.user.id).await?;
     drop(c);
-    if verify_password_async(password.to_owned(), rec.password_hash).await {
+    if st.verify_password(password, &rec.password_hash).await? {
         Ok(())
     } else {
         Err(ApiError::forbidden("the current password is wrong"))

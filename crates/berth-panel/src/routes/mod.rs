@@ -10,6 +10,7 @@ pub mod me;
 pub mod packages;
 pub mod schedules;
 pub mod settings;
+pub mod sites;
 pub mod system;
 pub mod tenants;
 pub mod tokens;
@@ -84,6 +85,10 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(schedules::list_schedules, schedules::create_schedule))
         .routes(routes!(schedules::update_schedule, schedules::delete_schedule))
+        .routes(routes!(sites::list_sites, sites::create_site))
+        .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
+        .routes(routes!(sites::suspend_site))
+        .routes(routes!(sites::unsuspend_site))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {
@@ -114,7 +119,5 @@ pub(crate) async fn check_password_policy(st: &SharedState, password: &str, emai
 }
 
 pub(crate) async fn hash(st: &SharedState, password: &str) -> ApiResult<String> {
-    crate::auth::secrets::hash_password_async(password.to_owned(), st.config.argon2_m_kib, st.config.argon2_t)
-        .await
-        .map_err(ApiError::internal)
+    st.hash_password(password).await
 }

@@ -29,18 +29,21 @@ fn ev(t: &Tenant, action: &'static str, summary: serde_json::Value) -> AuditEven
     }
 }
 
-/// The package must be one the caller can see (a reseller's own packages).
-async fn check_package(c: &mut Conn, scope: &Scope, auth: &Authed, id: PackageId) -> ApiResult<()> {
+/// A tenant's package must be one of the install or one of its owner's,
+/// and visible to the caller: otherwise one reseller's package (which they
+/// may edit) would set the limits of another reseller's tenant.
+async fn check_package(c: &mut Conn, scope: &Scope, id: PackageId, owner: UserId) -> ApiResult<()> {
     let p = packages::get(c, scope, id)
         .await
         .map_err(|_| ApiError::invalid_field("package_id", "no such package"))?;
-    if auth.user.role == Role::Reseller && p.owner_id != Some(auth.user.id) {
-        return Err(ApiError::invalid_field(
+    match p.owner_id {
+        None if scope.is_all() => Ok(()),
+        Some(o) if o == owner => Ok(()),
+        _ => Err(ApiError::invalid_field(
             "package_id",
-            "resellers assign their own packages",
-        ));
+            "the package must belong to the install (staff) or to the tenant's owner",
+        )),
     }
-    Ok(())
 }
 
 /// A reseller may own only as many tenants as their allocation allows.
@@ -112,7 +115,7 @@ pub async fn create_tenant(
         check_reseller_tenant_limit(&mut tx, owner).await?;
     }
     if let Some(p) = req.package_id {
-        check_package(&mut tx, &scope, &auth, p).await?;
+        check_package(&mut tx, &scope, p, owner).await?;
     }
     let t = tenants::insert(
         &mut tx,
@@ -165,8 +168,13 @@ pub async fn update_tenant(
     let scope = auth.authorize(Permission::TenantsWrite)?;
     let mut tx = st.db.begin().await?;
     let before = tenants::get(&mut tx, &scope, id).await?;
-    if let Some(p) = req.package_id {
-        check_package(&mut tx, &scope, &auth, p).await?;
+    let new_owner = req.owner_id.unwrap_or(before.owner_id);
+    if let Some(p) = req.package_id.or(before.package_id) {
+        // Also when only the owner changes: the kept package must fit it.
+        check_package(&mut tx, &Scope::system(), p, new_owner).await?;
+        if let Some(p) = req.package_id {
+            check_package(&mut tx, &scope, p, new_owner).await?;
+        }
     }
     if let Some(o) = req.owner_id {
         if !scope.is_all() {
@@ -223,6 +231,12 @@ pub async fn delete_tenant(
     let scope = auth.authorize(Permission::TenantsDelete)?;
     let mut tx = st.db.begin().await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
+    // Its sites go too: each is taken off its node by a job.
+    let mut jobs = Vec::new();
+    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
+        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.remove", site, id).await?);
+        berth_db::sites::delete(&mut tx, site).await?;
+    }
     let removed_users = users::delete_by_tenant(&mut tx, id).await?;
     tenants::delete(&mut tx, id).await?;
     audit(
@@ -231,11 +245,12 @@ pub async fn delete_tenant(
         ev(
             &t,
             "tenant.delete",
-            json!({ "name": t.name, "users_removed": removed_users }),
+            json!({ "name": t.name, "users_removed": removed_users, "site_jobs": jobs }),
         ),
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,18 +269,16 @@ pub async fn suspend_tenant(
     tenants::get(&mut tx, &scope, id).await?;
     tenants::set_status(&mut tx, id, TenantStatus::Suspended, req.reason.as_ref()).await?;
     let ended = auth_db::delete_tenant_sessions(&mut tx, id).await?;
+    // Every site of the tenant serves the suspension page.
+    let mut jobs = Vec::new();
+    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
+        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.apply", site, id).await?);
+    }
     let t = tenants::get(&mut tx, &scope, id).await?;
-    audit(
-        &mut tx,
-        &auth,
-        ev(
-            &t,
-            "tenant.suspend",
-            json!({ "reason": req.reason, "sessions_ended": ended }),
-        ),
-    )
-    .await?;
+    let summary = json!({ "reason": req.reason, "sessions_ended": ended, "site_jobs": jobs });
+    audit(&mut tx, &auth, ev(&t, "tenant.suspend", summary)).await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
     Ok(Reply(t))
 }
 
@@ -281,9 +294,14 @@ pub async fn unsuspend_tenant(
     let mut tx = st.db.begin().await?;
     tenants::get(&mut tx, &scope, id).await?;
     tenants::set_status(&mut tx, id, TenantStatus::Active, None).await?;
+    let mut jobs = Vec::new();
+    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
+        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.apply", site, id).await?);
+    }
     let t = tenants::get(&mut tx, &scope, id).await?;
-    audit(&mut tx, &auth, ev(&t, "tenant.unsuspend", json!({}))).await?;
+    audit(&mut tx, &auth, ev(&t, "tenant.unsuspend", json!({ "site_jobs": jobs }))).await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
     Ok(Reply(t))
 }
 

@@ -34,6 +34,13 @@ pub async fn create_token(
     Json(req): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, Reply<CreatedToken>)> {
     auth.authorize(Permission::SelfManage)?;
+    // A token must not mint tokens: a stolen short-lived or IP-bound token
+    // could otherwise make itself a permanent, unrestricted one.
+    if auth.session_id.is_none() {
+        return Err(ApiError::forbidden(
+            "API tokens are created from a login session, not with another token",
+        ));
+    }
     let expires_at = match req.expires_in_days {
         None => None,
         Some(d) if (1..=3650).contains(&d) => Some(berth_db::now_ms() + i64::from(d) * 86_400_000),

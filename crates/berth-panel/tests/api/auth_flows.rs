@@ -226,6 +226,21 @@ async fn api_tokens_are_scoped_hashed_and_ip_bound() -> anyhow::Result<()> {
         let (s, _) = p.get("/api/v1/me", far["secret"].as_str().unwrap_or_default()).await?;
         assert_eq!(s, StatusCode::FORBIDDEN, "127.0.0.1 is not in 10.0.0.0/8");
 
+        // A token cannot mint tokens (a stolen short-lived one could make
+        // itself permanent and unrestricted).
+        let (_, full) = p
+            .post(
+                "/api/v1/tokens",
+                &admin,
+                json!({ "name": "full", "access": "full", "expires_in_days": 1 }),
+            )
+            .await?;
+        let full = full["secret"].as_str().unwrap_or_default().to_owned();
+        let (s, _) = p
+            .post("/api/v1/tokens", &full, json!({ "name": "forever", "access": "full" }))
+            .await?;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
         let id = ro["token"]["id"].as_str().unwrap_or_default();
         let (s, _) = p.delete(&format!("/api/v1/tokens/{id}"), &admin).await?;
         assert_eq!(s, StatusCode::NO_CONTENT);

@@ -31,6 +31,14 @@ pub fn config() -> PanelConfig {
     }
 }
 
+pub type Served = (
+    String,
+    Db,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    Option<std::sync::Arc<berth_agent::node::LocalNode>>,
+);
+
 /// Start a panel on `db_url` (migrating it) and serve it on a free port.
 pub async fn serve(
     db_url: &str,
@@ -40,8 +48,13 @@ pub async fn serve(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 )> {
+    let (url, db, stop, task, _) = serve_with(db_url, config()).await?;
+    Ok((url, db, stop, task))
+}
+
+/// The same with a chosen configuration (for example with a local node).
+pub async fn serve_with(db_url: &str, cfg: PanelConfig) -> anyhow::Result<Served> {
     let db = Db::connect(db_url).await?;
-    let cfg = config();
     berth_panel::bootstrap::ensure_first_admin(
         &db,
         Some(ADMIN_EMAIL),
@@ -49,7 +62,12 @@ pub async fn serve(
         (cfg.argon2_m_kib, cfg.argon2_t),
     )
     .await?;
+    let wants_node = cfg.node.is_some();
     let panel = Panel::start(db.clone(), cfg).await?;
+    let node = panel.node();
+    if wants_node && node.is_none() {
+        anyhow::bail!("the local node did not start: {}", panel.node_error().unwrap_or("?"));
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr: SocketAddr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -60,7 +78,7 @@ pub async fn serve(
             })
             .await;
     });
-    Ok((format!("http://{addr}"), db, tx, task))
+    Ok((format!("http://{addr}"), db, tx, task, node))
 }
 
 impl TestPanel {
@@ -77,6 +95,26 @@ impl TestPanel {
             task: Some(task),
             _guard: t,
         })
+    }
+
+    /// Wrap a panel started with `serve_with`.
+    pub fn attach(
+        t: berth_testkit::TestDb,
+        url: String,
+        db: Db,
+        stop: tokio::sync::oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> TestPanel {
+        TestPanel {
+            backend: t.backend.to_owned(),
+            url,
+            db,
+            db_url: t.url.clone(),
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+            _guard: t,
+        }
     }
 
     /// One panel per configured backend.

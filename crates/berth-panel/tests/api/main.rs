@@ -8,3 +8,4 @@ mod jobs_api;
 mod rbac;
 mod routes_walk;
 mod settings_audit;
+mod sites;

@@ -16,6 +16,7 @@ struct World {
     user_b: String,
     package_b: String,
     job_b: String,
+    site_b: String,
 }
 
 async fn world(p: &TestPanel) -> anyhow::Result<World> {
@@ -42,7 +43,16 @@ async fn world(p: &TestPanel) -> anyhow::Result<World> {
         )
         .await?;
     assert_eq!(s, StatusCode::CREATED, "{job}");
+    let (s, site) = p
+        .post(
+            "/api/v1/sites",
+            &reseller_b,
+            json!({ "tenant_id": tenant_b, "domain": "bravo.example", "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{site}");
     Ok(World {
+        site_b: site["site"]["id"].as_str().unwrap_or_default().into(),
         admin,
         reseller_a,
         reseller_b_id: rb_id,
@@ -60,7 +70,17 @@ fn foreign_routes(w: &World) -> Vec<(Method, String, Option<Value>)> {
     let u = &w.user_b;
     let pk = &w.package_b;
     let j = &w.job_b;
+    let st = &w.site_b;
     vec![
+        (Method::GET, format!("/api/v1/sites/{st}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/sites/{st}"),
+            Some(json!({ "aliases": ["pwned.example"] })),
+        ),
+        (Method::DELETE, format!("/api/v1/sites/{st}"), None),
+        (Method::POST, format!("/api/v1/sites/{st}/suspend"), None),
+        (Method::POST, format!("/api/v1/sites/{st}/unsuspend"), None),
         (Method::GET, format!("/api/v1/tenants/{t}"), None),
         (
             Method::PATCH,
@@ -157,6 +177,13 @@ async fn other_tenants_objects_are_invisible() -> anyhow::Result<()> {
         assert_eq!(t["status"], "active");
         let (_, u) = p.get(&format!("/api/v1/users/{}", w.user_b), &w.admin).await?;
         assert_eq!(u["name"], "Someone");
+        let (_, site) = p.get(&format!("/api/v1/sites/{}", w.site_b), &w.admin).await?;
+        assert_eq!(
+            (site["status"].as_str(), site["aliases"].as_array().map(Vec::len)),
+            (Some("active"), Some(0))
+        );
+        let (_, v) = p.get("/api/v1/sites", &w.reseller_a).await?;
+        assert_eq!(v["total"], 0, "[{}] sites of B are not listed", p.backend);
         let (_, j) = p.get(&format!("/api/v1/jobs/{}", w.job_b), &w.admin).await?;
         assert_ne!(j["state"], "cancelled");
         let _ = &w.tenant_a;

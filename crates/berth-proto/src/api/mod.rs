@@ -5,6 +5,7 @@ pub mod auth;
 pub mod jobs;
 pub mod packages;
 pub mod settings;
+pub mod sites;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

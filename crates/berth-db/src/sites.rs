@@ -1,0 +1,216 @@
+//! Websites and the domains they answer to.
+
+use crate::row::{i, name, oparse, parse, s, ts};
+use crate::{Conn, DbError, DbResult, Sql, now_ms};
+use berth_core::{Scope, ScopeKind};
+use berth_proto::api::sites::{Site, SiteKind, SiteQuery, SiteStatus};
+use berth_proto::{DomainName, JobId, SiteId, TenantId};
+use sqlx::any::AnyRow;
+
+macro_rules! cols {
+    () => {
+        "s.id, s.tenant_id, s.domain, s.kind, s.status, s.last_job_id, s.created_at, s.updated_at"
+    };
+}
+
+/// Where a site's files live, relative to its tenant's home on the node.
+pub fn document_root(domain: &DomainName) -> String {
+    format!("domains/{domain}/public_html")
+}
+
+async fn decode(c: &mut Conn, r: &AnyRow) -> DbResult<Site> {
+    let id: SiteId = parse(r, "id")?;
+    let kind: SiteKind = serde_json::from_str(&s(r, "kind")?).map_err(|e| crate::corrupt(format!("site kind: {e}")))?;
+    let status = match s(r, "status")?.as_str() {
+        "active" => SiteStatus::Active,
+        "suspended" => SiteStatus::Suspended,
+        o => return Err(crate::corrupt(format!("site status {o:?}"))),
+    };
+    let tenant_id: TenantId = parse(r, "tenant_id")?;
+    let domain: DomainName = name(r, "domain")?;
+    let rows = sqlx::query("SELECT domain FROM site_domains WHERE site_id = $1 AND is_primary = 0 ORDER BY domain")
+        .bind(id.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let aliases = rows.iter().map(|a| name(a, "domain")).collect::<DbResult<_>>()?;
+    Ok(Site {
+        id,
+        tenant_id,
+        document_root: document_root(&domain),
+        domain,
+        aliases,
+        kind,
+        status,
+        last_job_id: oparse::<JobId>(r, "last_job_id")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+fn scope_filter(q: &mut Sql, scope: &Scope) {
+    match scope.kind() {
+        ScopeKind::All => {}
+        ScopeKind::Reseller(r) => {
+            q.push(" AND s.tenant_id IN (SELECT id FROM tenants WHERE owner_id = ")
+                .bind(r.to_string())
+                .push(")");
+        }
+        ScopeKind::Tenant(t) => {
+            q.push(" AND s.tenant_id = ").bind(t.to_string());
+        }
+    }
+}
+
+fn kind_json(k: &SiteKind) -> String {
+    serde_json::to_string(k).unwrap_or_else(|_| "{}".into())
+}
+
+async fn put_domains(c: &mut Conn, site: SiteId, primary: &DomainName, aliases: &[DomainName]) -> DbResult<()> {
+    sqlx::query("DELETE FROM site_domains WHERE site_id = $1")
+        .bind(site.to_string())
+        .execute(&mut *c)
+        .await?;
+    let all = std::iter::once((primary, 1i64)).chain(aliases.iter().map(|a| (a, 0i64)));
+    for (d, is_primary) in all {
+        sqlx::query("INSERT INTO site_domains (domain, site_id, is_primary) VALUES ($1, $2, $3)")
+            .bind(d.as_str().to_owned())
+            .bind(site.to_string())
+            .bind(is_primary)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| DbError::from(e).unique_as(&format!("the domain {d} is already used by a site")))?;
+    }
+    Ok(())
+}
+
+pub async fn insert(
+    c: &mut Conn,
+    tenant: TenantId,
+    domain: &DomainName,
+    aliases: &[DomainName],
+    kind: &SiteKind,
+) -> DbResult<Site> {
+    let id = SiteId::new();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sites (id, tenant_id, domain, kind, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(tenant.to_string())
+    .bind(domain.as_str().to_owned())
+    .bind(kind_json(kind))
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    put_domains(c, id, domain, aliases).await?;
+    get(c, &Scope::system(), id).await
+}
+
+pub async fn get(c: &mut Conn, scope: &Scope, id: SiteId) -> DbResult<Site> {
+    let mut q = Sql::new(concat!("SELECT ", cols!(), " FROM sites s WHERE s.id = "));
+    q.bind(id.to_string());
+    scope_filter(&mut q, scope);
+    let row = q.query().fetch_optional(&mut *c).await?.ok_or(DbError::NotFound)?;
+    decode(c, &row).await
+}
+
+pub async fn list(c: &mut Conn, scope: &Scope, f: &SiteQuery) -> DbResult<(Vec<Site>, i64)> {
+    let (limit, offset) = berth_proto::api::page_bounds(f.limit, f.offset);
+    let build = |select: &'static str| {
+        let mut q = Sql::new(select);
+        q.push(" FROM sites s WHERE 1 = 1");
+        scope_filter(&mut q, scope);
+        if let Some(t) = f.tenant_id {
+            q.push(" AND s.tenant_id = ").bind(t.to_string());
+        }
+        if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
+            let esc = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q.push(" AND s.domain LIKE ")
+                .bind(format!("%{esc}%"))
+                .push(" ESCAPE '\\'");
+        }
+        q
+    };
+    let total = i(&build("SELECT COUNT(*) AS n").query().fetch_one(&mut *c).await?, "n")?;
+    let mut q = build(concat!("SELECT ", cols!()));
+    q.push(" ORDER BY s.created_at, s.id LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
+    let rows = q.query().fetch_all(&mut *c).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(decode(c, r).await?);
+    }
+    Ok((out, total))
+}
+
+/// Every site of a tenant (for suspension), unscoped: callers checked the tenant.
+pub async fn of_tenant(c: &mut Conn, tenant: TenantId) -> DbResult<Vec<SiteId>> {
+    let rows = sqlx::query("SELECT id FROM sites WHERE tenant_id = $1 ORDER BY created_at")
+        .bind(tenant.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(|r| parse(r, "id")).collect()
+}
+
+pub async fn update(c: &mut Conn, id: SiteId, aliases: Option<&[DomainName]>, kind: Option<&SiteKind>) -> DbResult<()> {
+    let site = get(c, &Scope::system(), id).await?;
+    if let Some(k) = kind {
+        sqlx::query("UPDATE sites SET kind = $1, updated_at = $2 WHERE id = $3")
+            .bind(kind_json(k))
+            .bind(now_ms())
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?;
+    }
+    if let Some(a) = aliases {
+        put_domains(c, id, &site.domain, a).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_status(c: &mut Conn, id: SiteId, status: SiteStatus) -> DbResult<()> {
+    sqlx::query("UPDATE sites SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_last_job(c: &mut Conn, id: SiteId, job: JobId) -> DbResult<()> {
+    sqlx::query("UPDATE sites SET last_job_id = $1 WHERE id = $2")
+        .bind(job.to_string())
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(c: &mut Conn, id: SiteId) -> DbResult<()> {
+    let n = sqlx::query("DELETE FROM sites WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+}
+
+/// Count of sites and of domains (primary + aliases) of a tenant.
+pub async fn counts(c: &mut Conn, tenant: TenantId) -> DbResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM sites WHERE tenant_id = $1) AS sites, \
+         (SELECT COUNT(*) FROM site_domains d JOIN sites s ON s.id = d.site_id WHERE s.tenant_id = $1) AS domains",
+    )
+    .bind(tenant.to_string())
+    .fetch_one(&mut *c)
+    .await?;
+    Ok((i(&row, "sites")?, i(&row, "domains")?))
+}

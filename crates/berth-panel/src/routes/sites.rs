@@ -1,0 +1,272 @@
+//! Websites. Every change is a job (`site.apply` / `site.remove`) created in
+//! the same transaction as the change and its audit row; the answer names it.
+
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::routes::{audit, page};
+use crate::state::SharedState;
+use axum::Json as Reply;
+use axum::extract::State;
+use axum::http::StatusCode;
+use berth_core::{Permission, Scope};
+use berth_db::audit::AuditEvent;
+use berth_db::jobs::NewJob;
+use berth_db::{Conn, packages, sites, tenants, usage};
+use berth_proto::api::Page;
+use berth_proto::api::packages::Resource;
+use berth_proto::api::sites::{CreateSite, MAX_ALIASES, Site, SiteChange, SiteKind, SiteQuery, SiteStatus, UpdateSite};
+use berth_proto::api::tenants::TenantStatus;
+use berth_proto::{ApiErrorBody, DomainName, JobId, SiteId, TenantId};
+use serde_json::json;
+
+fn ev(s: &Site, action: &'static str, summary: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        tenant_id: Some(s.tenant_id),
+        action,
+        target_type: "site",
+        target_id: Some(s.id.to_string()),
+        summary,
+    }
+}
+
+/// Enqueue `kind` for a site on the open transaction.
+pub(crate) async fn enqueue(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: Option<&Authed>,
+    kind: &str,
+    site: SiteId,
+    tenant: TenantId,
+) -> ApiResult<JobId> {
+    let (job, _) = st
+        .engine
+        .enqueue_on(
+            c,
+            NewJob {
+                queue: "sites".into(),
+                kind: kind.into(),
+                payload: json!({ "site_id": site }),
+                priority: 0,
+                max_attempts: 0,
+                run_at: berth_db::now_ms(),
+                idempotency_key: None,
+                tenant_id: Some(tenant),
+                created_by: auth.map(|a| a.user.id),
+            },
+        )
+        .await?;
+    if kind == "site.apply" {
+        sites::set_last_job(c, site, job.id).await?;
+    }
+    Ok(job.id)
+}
+
+fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
+    if aliases.len() > MAX_ALIASES {
+        return Err(ApiError::invalid_field(
+            "aliases",
+            format!("at most {MAX_ALIASES} aliases"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in std::iter::once(domain).chain(aliases) {
+        if !seen.insert(d.as_str()) {
+            return Err(ApiError::invalid_field("aliases", format!("{d} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+fn check_kind(kind: &SiteKind) -> ApiResult<()> {
+    if let SiteKind::Proxy { upstream } = kind
+        && !upstream.ip().is_loopback()
+    {
+        return Err(ApiError::invalid_field(
+            "kind.upstream",
+            "a proxy target must be on loopback (127.0.0.0/8 or ::1)",
+        ));
+    }
+    Ok(())
+}
+
+/// A new site or more domains must fit the tenant's package.
+async fn check_quota(c: &mut Conn, tenant: TenantId, new_sites: i64, new_domains: i64) -> ApiResult<()> {
+    let t = tenants::get(c, &Scope::system(), tenant).await?;
+    let Some(p) = t.package_id else { return Ok(()) };
+    let limits = packages::get(c, &Scope::system(), p).await?.limits;
+    let used_sites = usage::tenant_used(c, tenant, Resource::Sites).await?.unwrap_or(0);
+    let used_domains = usage::tenant_used(c, tenant, Resource::Domains).await?.unwrap_or(0);
+    berth_core::quota::check(&limits, Resource::Sites, used_sites, new_sites)?;
+    berth_core::quota::check(&limits, Resource::Domains, used_domains, new_domains)?;
+    Ok(())
+}
+
+/// Sites in my scope.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "sites", params(SiteQuery),
+    responses((status = 200, body = Page<Site>)), security(("bearer" = [])))]
+pub async fn list_sites(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<SiteQuery>,
+) -> ApiResult<Reply<Page<Site>>> {
+    let scope = auth.authorize(Permission::SitesRead)?;
+    let mut c = st.db.conn().await?;
+    let (items, total) = sites::list(&mut c, &scope, &q).await?;
+    Ok(Reply(page(items, total, q.limit, q.offset)))
+}
+
+/// Create a site; a `site.apply` job puts it on the node.
+#[utoipa::path(post, path = "/api/v1/sites", tag = "sites", request_body = CreateSite,
+    responses((status = 201, body = SiteChange), (status = 409, body = ApiErrorBody, description = "domain taken, limit reached or tenant suspended"),
+        (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn create_site(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Json(req): Json<CreateSite>,
+) -> ApiResult<(StatusCode, Reply<SiteChange>)> {
+    let scope = auth.authorize(Permission::SitesWrite)?;
+    check_names(&req.domain, &req.aliases)?;
+    check_kind(&req.kind)?;
+    let mut tx = st.db.begin().await?;
+    let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
+        .await
+        .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
+    if tenant.status == TenantStatus::Suspended {
+        return Err(ApiError::conflict("the tenant is suspended"));
+    }
+    check_quota(&mut tx, tenant.id, 1, 1 + req.aliases.len() as i64).await?;
+    let site = sites::insert(&mut tx, tenant.id, &req.domain, &req.aliases, &req.kind).await?;
+    let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", site.id, tenant.id).await?;
+    let site = sites::get(&mut tx, &scope, site.id).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &site,
+            "site.create",
+            json!({ "domain": site.domain, "aliases": site.aliases, "kind": site.kind, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((StatusCode::CREATED, Reply(SiteChange { site, job_id })))
+}
+
+/// One site.
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path)),
+    responses((status = 200, body = Site), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn get_site(State(st): State<SharedState>, auth: Authed, Path(id): Path<SiteId>) -> ApiResult<Reply<Site>> {
+    let scope = auth.authorize(Permission::SitesRead)?;
+    let mut c = st.db.conn().await?;
+    Ok(Reply(sites::get(&mut c, &scope, id).await?))
+}
+
+/// Change a site's aliases or kind.
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path)), request_body = UpdateSite,
+    responses((status = 200, body = SiteChange), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn update_site(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<SiteId>,
+    Json(req): Json<UpdateSite>,
+) -> ApiResult<Reply<SiteChange>> {
+    let scope = auth.authorize(Permission::SitesWrite)?;
+    let mut tx = st.db.begin().await?;
+    let before = sites::get(&mut tx, &scope, id).await?;
+    if let Some(a) = &req.aliases {
+        check_names(&before.domain, a)?;
+        let added = a.len() as i64 - before.aliases.len() as i64;
+        if added > 0 {
+            check_quota(&mut tx, before.tenant_id, 0, added).await?;
+        }
+    }
+    if let Some(k) = &req.kind {
+        check_kind(k)?;
+    }
+    sites::update(&mut tx, id, req.aliases.as_deref(), req.kind.as_ref()).await?;
+    let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", id, before.tenant_id).await?;
+    let after = sites::get(&mut tx, &scope, id).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &after,
+            "site.update",
+            json!({
+                "aliases": [before.aliases, after.aliases], "kind": [before.kind, after.kind], "job_id": job_id
+            }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(SiteChange { site: after, job_id }))
+}
+
+async fn set_status(st: &SharedState, auth: &Authed, id: SiteId, status: SiteStatus) -> ApiResult<SiteChange> {
+    let scope = auth.authorize(Permission::SitesSuspend)?;
+    let mut tx = st.db.begin().await?;
+    let before = sites::get(&mut tx, &scope, id).await?;
+    sites::set_status(&mut tx, id, status).await?;
+    let job_id = enqueue(st, &mut tx, Some(auth), "site.apply", id, before.tenant_id).await?;
+    let after = sites::get(&mut tx, &scope, id).await?;
+    let action = if status == SiteStatus::Suspended {
+        "site.suspend"
+    } else {
+        "site.unsuspend"
+    };
+    audit(&mut tx, auth, ev(&after, action, json!({ "job_id": job_id }))).await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(SiteChange { site: after, job_id })
+}
+
+/// Serve the suspension page instead of the site.
+#[utoipa::path(post, path = "/api/v1/sites/{id}/suspend", tag = "sites", params(("id" = SiteId, Path)),
+    responses((status = 200, body = SiteChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn suspend_site(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<SiteId>,
+) -> ApiResult<Reply<SiteChange>> {
+    set_status(&st, &auth, id, SiteStatus::Suspended).await.map(Reply)
+}
+
+/// Serve the site again.
+#[utoipa::path(post, path = "/api/v1/sites/{id}/unsuspend", tag = "sites", params(("id" = SiteId, Path)),
+    responses((status = 200, body = SiteChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn unsuspend_site(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<SiteId>,
+) -> ApiResult<Reply<SiteChange>> {
+    set_status(&st, &auth, id, SiteStatus::Active).await.map(Reply)
+}
+
+/// Delete a site: its server block is removed from the node (its files stay
+/// in the tenant's home).
+#[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path)),
+    responses((status = 202, body = SiteChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn delete_site(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<SiteId>,
+) -> ApiResult<(StatusCode, Reply<SiteChange>)> {
+    let scope = auth.authorize(Permission::SitesWrite)?;
+    let mut tx = st.db.begin().await?;
+    let site = sites::get(&mut tx, &scope, id).await?;
+    let job_id = enqueue(&st, &mut tx, Some(&auth), "site.remove", id, site.tenant_id).await?;
+    sites::delete(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(&site, "site.delete", json!({ "domain": site.domain, "job_id": job_id })),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((StatusCode::ACCEPTED, Reply(SiteChange { site, job_id })))
+}

@@ -1,0 +1,292 @@
+//! Websites end to end: the API creates a site, a job applies it through the
+//! local node's executor, and real nginx serves it by Host header. Static,
+//! proxy and redirect sites; quotas; domain conflicts across tenants;
+//! suspension; deletion; hostile names. Tenant Linux users are created for
+//! real (the test runs as root, like the agent) and removed at the end.
+
+use crate::common::{ADMIN_EMAIL, TestPanel, code, config, serve_with};
+use berth_agent::node::NodeConfig;
+use berth_proto::desired::NginxMainSpec;
+use berth_proto::{AbsPath, AccountName};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// GET / by Host header; (status, headers+body text).
+async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok((
+        text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0),
+        text,
+    ))
+}
+
+async fn job_done(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Value> {
+    for _ in 0..400 {
+        let (_, j) = p.get(&format!("/api/v1/jobs/{id}"), token).await?;
+        match j["state"].as_str() {
+            Some("succeeded") => return Ok(j),
+            Some("dead") | Some("cancelled") => anyhow::bail!("job {id} ended {}: {}", j["state"], j["last_error"]),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    anyhow::bail!("job {id} did not finish")
+}
+
+/// A tiny HTTP app on loopback for the proxy site.
+async fn app() -> anyhow::Result<SocketAddr> {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = l.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\nhello-from-app")
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_are_served_by_real_nginx() -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    for t in berth_testkit::databases().await? {
+        let tmp = tempfile::tempdir()?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        let web = free_addr()?;
+        let homes = tmp.path().join("homes");
+        let mut cfg = config();
+        cfg.node = Some(NodeConfig {
+            homes_root: AbsPath::parse(&homes.display().to_string())?,
+            nginx: NginxMainSpec {
+                prefix: AbsPath::parse(&tmp.path().join("nginx").display().to_string())?,
+                workers: 1,
+                default_listen: vec![web],
+                user: Some(AccountName::parse("berth-web")?),
+            },
+            web_listen: vec![web],
+        });
+        let (url, db, stop, task, node) = serve_with(&t.url, cfg).await?;
+        let node = node.ok_or_else(|| anyhow::anyhow!("the local node did not start"))?;
+        let p = TestPanel::attach(t, url, db, stop, task);
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let (ta, tb) = (format!("ta{suffix}"), format!("tb{suffix}"));
+        let result = scenario(&p, web, &homes, &ta, &tb, &suffix).await;
+        node.stop_nginx().await;
+        for u in [&ta, &tb] {
+            let _ = berth_sys::users::delete_user(u).await;
+        }
+        result?;
+    }
+    Ok(())
+}
+
+async fn scenario(
+    p: &TestPanel,
+    web: SocketAddr,
+    homes: &std::path::Path,
+    ta: &str,
+    tb: &str,
+    suffix: &str,
+) -> anyhow::Result<()> {
+    let root = p.admin().await?;
+    let _ = ADMIN_EMAIL;
+    let (_, pkg) = p
+        .post(
+            "/api/v1/packages",
+            &root,
+            json!({ "name": "Two sites", "limits": { "sites": 2, "domains": 3 } }),
+        )
+        .await?;
+    let tenant_a = p.tenant(&root, ta, None).await?;
+    p.patch(
+        &format!("/api/v1/tenants/{tenant_a}"),
+        &root,
+        json!({ "package_id": pkg["id"] }),
+    )
+    .await?;
+    let tenant_b = p.tenant(&root, tb, None).await?;
+    let (_, client_a) = p
+        .user(&root, &format!("owner@{ta}.example"), "client", Some(&tenant_a))
+        .await?;
+    let a_dom = format!("a-{suffix}.test");
+
+    // A static site, created by the tenant's own client account.
+    let (s, v) = p
+        .post(
+            "/api/v1/sites",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "domain": a_dom, "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "[{}] {v}", p.backend);
+    let site_a = v["site"]["id"].as_str().unwrap_or_default().to_owned();
+    let job = job_done(p, &client_a, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert!(
+        job["steps"][0]["artifact"]["config"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&a_dom)
+    );
+    let (status, body) = get(web, &a_dom).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ready for its content"), "{body}");
+    // The layout the isolation research proved: root-owned parents, a
+    // tenant-owned web root, and the tenant's own Linux user.
+    let home = homes.join(ta);
+    let meta = std::fs::metadata(&home)?;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o750);
+    let user = berth_sys::users::lookup(ta)?.ok_or_else(|| anyhow::anyhow!("no user {ta}"))?;
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (0, user.gid));
+    let docroot = home.join("domains").join(&a_dom).join("public_html");
+    assert_eq!(std::fs::metadata(&docroot)?.uid(), user.uid);
+    std::fs::write(docroot.join("index.html"), "hello from A")?;
+    assert!(get(web, &a_dom).await?.1.ends_with("hello from A"));
+
+    // A proxy site to a local app.
+    let upstream = app().await?;
+    let b_dom = format!("app-{suffix}.test");
+    let (s, v) = p
+        .post("/api/v1/sites", &client_a, json!({ "tenant_id": tenant_a, "domain": b_dom, "kind": { "type": "proxy", "upstream": upstream.to_string() } }))
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    job_done(p, &client_a, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert!(get(web, &b_dom).await?.1.ends_with("hello-from-app"));
+
+    // The package allows two sites.
+    let (s, v) = p
+        .post(
+            "/api/v1/sites",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "domain": format!("c-{suffix}.test"), "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "limit_exceeded"), "{v}");
+
+    // Another tenant cannot take a domain in use, nor proxy off loopback.
+    let (s, v) = p
+        .post(
+            "/api/v1/sites",
+            &root,
+            json!({ "tenant_id": tenant_b, "domain": a_dom, "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = p
+        .post("/api/v1/sites", &root, json!({ "tenant_id": tenant_b, "domain": format!("x-{suffix}.test"), "kind": { "type": "proxy", "upstream": "10.0.0.1:80" } }))
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for bad in [
+        "test..com",
+        "a;b.test",
+        "a{b}.test",
+        "\"q\".test",
+        "a b.test",
+        "x.test\nserver_name evil",
+    ] {
+        let (s, v) = p
+            .post(
+                "/api/v1/sites",
+                &root,
+                json!({ "tenant_id": tenant_b, "domain": bad, "kind": { "type": "static" } }),
+            )
+            .await?;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {v}");
+    }
+    // A redirect site for tenant B.
+    let r_dom = format!("old-{suffix}.test");
+    let (s, v) = p
+        .post("/api/v1/sites", &root, json!({ "tenant_id": tenant_b, "domain": r_dom, "kind": { "type": "redirect", "to": "https://new.example.com/", "permanent": true } }))
+        .await?;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    let (status, text) = get(web, &r_dom).await?;
+    assert_eq!(status, 301);
+    assert!(text.contains("Location: https://new.example.com/"), "{text}");
+    // Tenant A's client sees only A's sites.
+    let (_, list) = p.get("/api/v1/sites", &client_a).await?;
+    assert_eq!(list["total"], 2);
+    let (s, _) = p
+        .get(
+            &format!("/api/v1/sites/{}", v["site"]["id"].as_str().unwrap_or_default()),
+            &client_a,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A client cannot lift a suspension; suspending the tenant serves the
+    // suspension page on all its sites, unsuspending brings them back.
+    let (s, _) = p
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/sites/{site_a}/unsuspend"),
+            Some(&client_a),
+            None,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, t) = p
+        .post(&format!("/api/v1/tenants/{tenant_a}/suspend"), &root, json!({}))
+        .await?;
+    assert_eq!(t["status"], "suspended");
+    let (_, jobs) = p
+        .get(
+            &format!("/api/v1/jobs?kind=site.apply&tenant_id={tenant_a}&limit=2"),
+            &root,
+        )
+        .await?;
+    for j in jobs["items"].as_array().unwrap() {
+        job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
+    }
+    let (status, body) = get(web, &a_dom).await?;
+    if status != 503 {
+        let (_, all) = p.get(&format!("/api/v1/jobs?tenant_id={tenant_a}"), &root).await?;
+        for j in all["items"].as_array().unwrap() {
+            eprintln!("JOB {} {} {} {}", j["kind"], j["state"], j["created_at"], j["payload"]);
+        }
+    }
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("suspended"));
+    p.call(
+        reqwest::Method::POST,
+        &format!("/api/v1/tenants/{tenant_a}/unsuspend"),
+        Some(&root),
+        None,
+    )
+    .await?;
+    let (_, jobs) = p
+        .get(
+            &format!("/api/v1/jobs?kind=site.apply&tenant_id={tenant_a}&limit=2"),
+            &root,
+        )
+        .await?;
+    for j in jobs["items"].as_array().unwrap() {
+        job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
+    }
+    assert!(get(web, &a_dom).await?.1.ends_with("hello from A"));
+
+    // Deleting a site takes it off nginx; its files stay.
+    let (s, v) = p.delete(&format!("/api/v1/sites/{site_a}"), &root).await?;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert_eq!(get(web, &a_dom).await?.0, 404, "the default server answers");
+    assert!(docroot.join("index.html").exists());
+    Ok(())
+}
