@@ -111,3 +111,27 @@ impl ServiceAdapter for Nginx {
         Ok(out)
     }
 }
+
+/// Stops a private nginx when dropped, also when a test panics (a master
+/// left running would hold its port and outlive the test run).
+pub struct StopOnDrop {
+    pub prefix: PathBuf,
+}
+
+impl Drop for StopOnDrop {
+    #[allow(clippy::disallowed_methods)] // Drop cannot await the async Cmd
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(NGINX)
+            .arg("-e")
+            .arg(self.prefix.join("logs/error.log"))
+            .arg("-p")
+            .arg(format!("{}/", self.prefix.display()))
+            .arg("-c")
+            .arg("conf/nginx.conf")
+            .args(["-s", "quit"])
+            .env_clear()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}

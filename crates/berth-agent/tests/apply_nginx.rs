@@ -88,10 +88,9 @@ async fn bad_changes_never_reach_the_live_config() -> anyhow::Result<()> {
     let store = Store::open(&prefix)?;
     let out = nginx.start().await?;
     anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
+    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
     let exec = Executor::new(store, nginx);
-    let result = scenario(&exec, addr, base, &logs, &prefix).await;
-    let _ = exec.adapter().stop().await;
-    result
+    scenario(&exec, addr, base, &logs, &prefix).await
 }
 
 async fn scenario(

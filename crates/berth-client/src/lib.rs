@@ -14,6 +14,7 @@ mod auth;
 mod error;
 mod jobs;
 mod query;
+mod sites;
 mod sse;
 mod system;
 
@@ -196,6 +197,11 @@ impl Client {
     /// A POST without a body.
     async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.call(self.build::<()>(Method::POST, path, &[], None)?).await
+    }
+
+    /// A DELETE whose answer has a body (202 with the change).
+    async fn delete_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(self.build::<()>(Method::DELETE, path, &[], None)?).await
     }
 
     async fn delete(&self, path: &str) -> Result<(), ClientError> {

@@ -20,6 +20,34 @@ pub struct ServeArgs {
     /// Job workers in this process.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// Where nginx serves the websites of this machine.
+    #[arg(long, default_value = "0.0.0.0:80", env = "BERTH_WEB_LISTEN")]
+    pub web_listen: SocketAddr,
+    /// Where tenants' homes (and their sites' files) are.
+    #[arg(long, default_value = "/home", env = "BERTH_HOMES_ROOT")]
+    pub homes_root: PathBuf,
+    /// Run only the panel: no websites on this machine.
+    #[arg(long)]
+    pub no_local_node: bool,
+}
+
+/// The local node: nginx under the data dir, sites in the homes root.
+fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig> {
+    use berth_proto::{AbsPath, AccountName};
+    let data = std::fs::canonicalize(&args.data_dir)?;
+    std::fs::create_dir_all(&args.homes_root)?;
+    let homes = std::fs::canonicalize(&args.homes_root)?;
+    let abs = |p: &Path| AbsPath::parse(&p.display().to_string()).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()));
+    Ok(berth_agent::node::NodeConfig {
+        homes_root: abs(&homes)?,
+        nginx: berth_proto::desired::NginxMainSpec {
+            prefix: abs(&data.join("nginx"))?,
+            workers: 2,
+            default_listen: vec![args.web_listen],
+            user: Some(AccountName::parse("berth-web")?),
+        },
+        web_listen: vec![args.web_listen],
+    })
 }
 
 pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
@@ -69,8 +97,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = berth_db::Db::connect(&url)
         .await
         .with_context(|| "opening the database (see --database-url)".to_string())?;
+    let node = if args.no_local_node {
+        None
+    } else {
+        Some(node_config(&args)?)
+    };
     let config = PanelConfig {
         workers: args.workers,
+        node,
         ..PanelConfig::default()
     };
     let first = berth_panel::bootstrap::ensure_first_admin(
@@ -81,11 +115,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     let panel = Panel::start(db, config).await?;
+    let web = match (args.no_local_node, panel.node_error()) {
+        (true, _) => "Websites: off on this machine (--no-local-node).".to_owned(),
+        (false, Some(e)) => format!("Websites: OFF — the local node did not start: {e}"),
+        (false, None) => format!(
+            "Websites: served by nginx on {} (files under {})",
+            args.web_listen,
+            args.homes_root.display()
+        ),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("Berth is running at http://{addr}/  (API docs: http://{addr}/api/docs)");
+    println!("{web}");
     if let Some(f) = first {
         match f.generated_password {
             Some(p) => println!(

@@ -63,6 +63,21 @@ async fn app() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
+/// Removes the tenants' Linux users when dropped, also on a panic.
+struct DeleteUsers(Vec<String>);
+
+impl Drop for DeleteUsers {
+    #[allow(clippy::disallowed_methods)] // Drop cannot await the async Cmd
+    fn drop(&mut self) {
+        for u in &self.0 {
+            let _ = std::process::Command::new("/usr/sbin/userdel")
+                .arg(u)
+                .env_clear()
+                .status();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_are_served_by_real_nginx() -> anyhow::Result<()> {
     berth_testkit::init_crypto();
@@ -82,17 +97,16 @@ async fn sites_are_served_by_real_nginx() -> anyhow::Result<()> {
             },
             web_listen: vec![web],
         });
+        let _nginx = berth_agent::nginx::StopOnDrop {
+            prefix: tmp.path().join("nginx"),
+        };
         let (url, db, stop, task, node) = serve_with(&t.url, cfg).await?;
-        let node = node.ok_or_else(|| anyhow::anyhow!("the local node did not start"))?;
+        let _node = node.ok_or_else(|| anyhow::anyhow!("the local node did not start"))?;
         let p = TestPanel::attach(t, url, db, stop, task);
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let (ta, tb) = (format!("ta{suffix}"), format!("tb{suffix}"));
-        let result = scenario(&p, web, &homes, &ta, &tb, &suffix).await;
-        node.stop_nginx().await;
-        for u in [&ta, &tb] {
-            let _ = berth_sys::users::delete_user(u).await;
-        }
-        result?;
+        let _users = DeleteUsers(vec![ta.clone(), tb.clone()]);
+        scenario(&p, web, &homes, &ta, &tb, &suffix).await?;
     }
     Ok(())
 }

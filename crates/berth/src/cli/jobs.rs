@@ -197,6 +197,13 @@ async fn all_logs(ctx: &Ctx, id: JobId) -> anyhow::Result<Vec<JobLogLine>> {
     }
 }
 
+/// Follow a job another verb started (`sites create --wait`): its log to
+/// stderr, the exit status from how it ended.
+pub(super) async fn wait_for(ctx: &Ctx, id: JobId) -> anyhow::Result<ExitCode> {
+    let job = follow(ctx, id, Sink::Stderr).await?;
+    Ok(finish(ctx, &job))
+}
+
 /// Where followed log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sink {

@@ -17,6 +17,7 @@ mod packages;
 mod prompt;
 mod schedules;
 mod settings;
+mod sites;
 mod table;
 mod tenants;
 mod tokens;
@@ -85,6 +86,9 @@ pub enum Command {
     /// Recurring job schedules.
     #[command(subcommand)]
     Schedules(schedules::SchedulesCmd),
+    /// Websites.
+    #[command(subcommand)]
+    Sites(sites::SitesCmd),
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -124,6 +128,7 @@ async fn dispatch(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode>
         Command::Settings(c) => settings::run(&connect(global)?, c).await,
         Command::Jobs(c) => jobs::run(&connect(global)?, c).await,
         Command::Schedules(c) => schedules::run(&connect(global)?, c).await,
+        Command::Sites(c) => sites::run(&connect(global)?, c).await,
         Command::Audit(c) => audit::run(&connect(global)?, c).await,
         Command::Twofa(c) => account::twofa(&connect(global)?, c).await,
         Command::Password(c) => account::password(&connect(global)?, c).await,
