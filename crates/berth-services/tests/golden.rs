@@ -12,17 +12,17 @@ fn check_dir(dir: &str, render: impl Fn(&str) -> Result<String, String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(dir);
     let bless = std::env::var("BERTH_BLESS").as_deref() == Ok("1");
     let mut n = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&root).expect("the golden directory exists").flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "golden"))
     {
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(&path).expect("a readable golden file");
         let (input, expected) = text.split_once(SEP).unwrap_or((text.as_str(), ""));
         let got = render(input).unwrap_or_else(|e| format!("ERROR: {e}\n"));
         if bless {
-            std::fs::write(&path, format!("{input}{SEP}{got}")).unwrap();
+            std::fs::write(&path, format!("{input}{SEP}{got}")).expect("writable golden file");
         } else {
             assert_eq!(got, expected, "{} differs (BERTH_BLESS=1 rewrites it)", path.display());
         }

@@ -62,35 +62,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_replace_whole_files() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("a.conf");
-        write_atomic(&p, b"one", 0o640).unwrap();
-        write_atomic(&p, b"two", 0o640).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
-        // No temp files are left behind.
-        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn symlinks_swap_atomically() {
-        let d = tempfile::tempdir().unwrap();
-        fs::create_dir(d.path().join("r1")).unwrap();
-        fs::create_dir(d.path().join("r2")).unwrap();
-        let link = d.path().join("current");
-        swap_symlink(&link, Path::new("r1")).unwrap();
-        swap_symlink(&link, Path::new("r2")).unwrap();
-        assert_eq!(fs::read_link(&link).unwrap(), Path::new("r2"));
-    }
-}
-
 /// Make sure `path` is a real directory (never a symlink) owned by
 /// `uid:gid` with `mode`. Returns true when it was created now.
 pub fn ensure_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> std::io::Result<bool> {
@@ -122,4 +93,33 @@ pub fn create_file(path: &Path, content: &[u8], uid: u32, gid: u32, mode: u32) -
     f.write_all(content)?;
     f.set_permissions(fs::Permissions::from_mode(mode))?;
     std::os::unix::fs::fchown(&f, Some(uid), Some(gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_whole_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.conf");
+        write_atomic(&p, b"one", 0o640).unwrap();
+        write_atomic(&p, b"two", 0o640).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        // No temp files are left behind.
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn symlinks_swap_atomically() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("r1")).unwrap();
+        fs::create_dir(d.path().join("r2")).unwrap();
+        let link = d.path().join("current");
+        swap_symlink(&link, Path::new("r1")).unwrap();
+        swap_symlink(&link, Path::new("r2")).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("r2"));
+    }
 }

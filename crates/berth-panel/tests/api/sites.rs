@@ -266,16 +266,10 @@ async fn scenario(
             &root,
         )
         .await?;
-    for j in jobs["items"].as_array().unwrap() {
+    for j in jobs["items"].as_array().into_iter().flatten() {
         job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
     }
     let (status, body) = get(web, &a_dom).await?;
-    if status != 503 {
-        let (_, all) = p.get(&format!("/api/v1/jobs?tenant_id={tenant_a}"), &root).await?;
-        for j in all["items"].as_array().unwrap() {
-            eprintln!("JOB {} {} {} {}", j["kind"], j["state"], j["created_at"], j["payload"]);
-        }
-    }
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("suspended"));
     p.call(
@@ -291,7 +285,7 @@ async fn scenario(
             &root,
         )
         .await?;
-    for j in jobs["items"].as_array().unwrap() {
+    for j in jobs["items"].as_array().into_iter().flatten() {
         job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
     }
     assert!(get(web, &a_dom).await?.1.ends_with("hello from A"));
