@@ -12,7 +12,11 @@ fn check_dir(dir: &str, render: impl Fn(&str) -> Result<String, String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(dir);
     let bless = std::env::var("BERTH_BLESS").as_deref() == Ok("1");
     let mut n = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&root).expect("the golden directory exists").flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&root)
+        .expect("the golden directory exists")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for path in entries
         .into_iter()
