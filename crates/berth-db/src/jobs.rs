@@ -19,6 +19,13 @@ macro_rules! cols {
     };
 }
 
+macro_rules! ret_cols {
+    () => {
+        "id, queue, kind, payload, priority, state, attempts, max_attempts, run_at, idempotency_key, tenant_id, \
+         created_by, last_error, cancel_requested, created_at, updated_at, started_at, finished_at"
+    };
+}
+
 fn decode(r: &AnyRow) -> DbResult<Job> {
     Ok(Job {
         id: parse(r, "id")?,
@@ -75,12 +82,13 @@ pub struct NewJob {
 pub async fn insert(c: &mut Conn, n: NewJob) -> DbResult<(Job, bool)> {
     let id = JobId::new();
     let now = now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO jobs (id, queue, kind, payload, priority, state, attempts, max_attempts, run_at, \
-         idempotency_key, tenant_id, created_by, cancel_requested, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9, $10, 0, $11, $11) \
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-    )
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO jobs (id, queue, kind, payload, priority, state, attempts, max_attempts, run_at, ",
+        "idempotency_key, tenant_id, created_by, cancel_requested, created_at, updated_at) ",
+        "VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9, $10, 0, $11, $11) ",
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
+        ret_cols!()
+    ))
     .bind(id.to_string())
     .bind(n.queue)
     .bind(n.kind)
@@ -95,7 +103,8 @@ pub async fn insert(c: &mut Conn, n: NewJob) -> DbResult<(Job, bool)> {
     .fetch_optional(&mut *c)
     .await?;
     match inserted {
-        Some(_) => Ok((get_unscoped(c, id).await?, true)),
+        // A new job has no steps yet: no second read needed.
+        Some(row) => Ok((decode(&row)?, true)),
         None => {
             let key = n.idempotency_key.unwrap_or_default();
             let row = sqlx::query(concat!("SELECT ", cols!(), " FROM jobs j WHERE j.idempotency_key = $1"))
@@ -158,18 +167,24 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &JobQuery) -> DbResult<(Vec<Jo
 /// SQLite the write transaction already serialises claimers.
 pub async fn claim(c: &mut Conn, backend: Backend, worker: &str, lease_ms: i64) -> DbResult<Option<Job>> {
     let now = now_ms();
+    // One statement, so it is atomic without an explicit transaction: on
+    // PostgreSQL `SKIP LOCKED` lets workers and panels claim in parallel; on
+    // SQLite the statement holds the write lock for its duration. The
+    // `jobs_claim` partial index serves the ORDER BY.
     let sql = match backend {
         Backend::Postgres => concat!(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, ",
             "started_at = COALESCE(started_at, $3), updated_at = $3 ",
             "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $3 ",
-            "ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+            "ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
+            ret_cols!()
         ),
         Backend::Sqlite => concat!(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, ",
             "started_at = COALESCE(started_at, $3), updated_at = $3 ",
             "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $3 ",
-            "ORDER BY priority DESC, run_at, id LIMIT 1) RETURNING id"
+            "ORDER BY priority DESC, run_at, id LIMIT 1) RETURNING ",
+            ret_cols!()
         ),
     };
     let row = sqlx::query(sql)
@@ -178,13 +193,8 @@ pub async fn claim(c: &mut Conn, backend: Backend, worker: &str, lease_ms: i64) 
         .bind(now)
         .fetch_optional(&mut *c)
         .await?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let id: JobId = parse(&r, "id")?;
-            Ok(Some(get_unscoped(c, id).await?))
-        }
-    }
+    // Steps are not loaded here: the engine reads them once when it runs.
+    row.as_ref().map(decode).transpose()
 }
 
 /// Extend the lease. `None` when the worker no longer holds the job;
@@ -221,23 +231,22 @@ pub async fn reap_expired(c: &mut Conn) -> DbResult<u64> {
 }
 
 /// Create the step rows the first time a job runs (later runs keep them).
-pub async fn ensure_steps(c: &mut Conn, id: JobId, names: &[String]) -> DbResult<()> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM job_steps WHERE job_id = $1")
-        .bind(id.to_string())
-        .fetch_one(&mut *c)
-        .await?;
-    if i(&row, "n")? > 0 {
-        return Ok(());
-    }
+/// Returns true when every row was created now (so all are pending).
+pub async fn ensure_steps(c: &mut Conn, id: JobId, names: &[String]) -> DbResult<bool> {
+    let mut created = 0;
     for (idx, name) in names.iter().enumerate() {
-        sqlx::query("INSERT INTO job_steps (job_id, idx, name, state) VALUES ($1, $2, $3, 'pending')")
-            .bind(id.to_string())
-            .bind(idx as i64)
-            .bind(name.clone())
-            .execute(&mut *c)
-            .await?;
+        created += sqlx::query(
+            "INSERT INTO job_steps (job_id, idx, name, state) VALUES ($1, $2, $3, 'pending') \
+             ON CONFLICT (job_id, idx) DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(idx as i64)
+        .bind(name.clone())
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
     }
-    Ok(())
+    Ok(created as usize == names.len())
 }
 
 pub async fn steps(c: &mut Conn, id: JobId) -> DbResult<Vec<JobStep>> {

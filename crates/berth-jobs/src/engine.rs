@@ -6,10 +6,10 @@ use berth_core::backoff::RetryPolicy;
 use berth_db::jobs::{self, NewJob};
 use berth_db::{Db, DbError, settings};
 use berth_proto::JobId;
-use berth_proto::api::jobs::{Job, JobState, StepState};
+use berth_proto::api::jobs::{Job, JobState, JobStep, StepState};
 use rand::Rng;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -51,7 +51,19 @@ struct Inner {
     config: EngineConfig,
     wake: Notify,
     id: String,
+    settings: std::sync::Mutex<Option<(Instant, JobSettings)>>,
 }
+
+/// The engine's tunables from settings. Read per claim and per failure, so
+/// they are cached briefly: a change reaches every panel within `SETTINGS_TTL`.
+#[derive(Clone, Copy, Debug)]
+struct JobSettings {
+    lease_ms: i64,
+    default_max_attempts: i64,
+    retry: RetryPolicy,
+}
+
+const SETTINGS_TTL: Duration = Duration::from_secs(2);
 
 /// A handle on the engine; cheap to clone.
 #[derive(Clone)]
@@ -68,6 +80,7 @@ impl Engine {
                 registry,
                 config,
                 wake: Notify::new(),
+                settings: std::sync::Mutex::new(None),
                 id,
             }),
         }
@@ -101,7 +114,7 @@ impl Engine {
     pub async fn enqueue_on(&self, c: &mut berth_db::Conn, mut job: NewJob) -> Result<(Job, bool), EnqueueError> {
         self.validate(&job.kind, &job.payload)?;
         if job.max_attempts <= 0 {
-            job.max_attempts = settings::effective_i64(c, "jobs.default_max_attempts").await?;
+            job.max_attempts = self.settings().await?.default_max_attempts;
         }
         Ok(jobs::insert(c, job).await?)
     }
@@ -117,7 +130,10 @@ impl Engine {
 
     /// Tell idle workers of this process to look for work now.
     pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
+        // One worker is enough per wake-up (a stored permit covers a worker
+        // that is between looking and waiting); waking all of them made the
+        // losers run empty claims.
+        self.inner.wake.notify_one();
     }
 
     /// Start the workers, the reaper and (if configured) the scheduler.
@@ -169,17 +185,48 @@ impl Engine {
         }
     }
 
-    async fn lease_ms(&self) -> Result<i64, DbError> {
+    async fn settings(&self) -> Result<JobSettings, DbError> {
+        if let Ok(g) = self.inner.settings.lock()
+            && let Some((at, s)) = *g
+            && at.elapsed() < SETTINGS_TTL
+        {
+            return Ok(s);
+        }
         let mut c = self.inner.db.conn().await?;
-        Ok(settings::effective_i64(&mut c, "jobs.lease_seconds").await? * 1000)
+        let stored = settings::all(&mut c).await?;
+        let get = |key: &str| -> serde_json::Value {
+            let Some(def) = berth_core::settings::find(key) else {
+                return serde_json::Value::Null;
+            };
+            match stored.get(key) {
+                Some(v) if (def.validate)(&v.value).is_ok() => v.value.clone(),
+                _ => (def.default)(),
+            }
+        };
+        let s = JobSettings {
+            lease_ms: get("jobs.lease_seconds").as_i64().unwrap_or(30) * 1000,
+            default_max_attempts: get("jobs.default_max_attempts").as_i64().unwrap_or(5),
+            retry: RetryPolicy {
+                base_delay_ms: get("jobs.retry.base_delay_ms").as_i64().unwrap_or(1000),
+                max_delay_ms: get("jobs.retry.max_delay_ms").as_i64().unwrap_or(600_000),
+                jitter: get("jobs.retry.jitter").as_f64().unwrap_or(0.2),
+            },
+        };
+        if let Ok(mut g) = self.inner.settings.lock() {
+            *g = Some((Instant::now(), s));
+        }
+        Ok(s)
+    }
+
+    async fn lease_ms(&self) -> Result<i64, DbError> {
+        Ok(self.settings().await?.lease_ms)
     }
 
     async fn claim(&self, worker: &str) -> Result<Option<Job>, DbError> {
         let lease = self.lease_ms().await?;
-        let mut tx = self.inner.db.begin().await?;
-        let job = jobs::claim(&mut tx, self.inner.db.backend(), worker, lease).await?;
-        tx.commit().await?;
-        Ok(job)
+        // The claim is one atomic statement: no transaction round trips.
+        let mut c = self.inner.db.conn().await?;
+        jobs::claim(&mut c, self.inner.db.backend(), worker, lease).await
     }
 
     async fn reaper_loop(&self, mut shutdown: watch::Receiver<bool>) {
@@ -234,10 +281,13 @@ impl Engine {
                 return;
             }
         };
-        if let Err(e) = self.prepare(id, &names).await {
-            tracing::warn!(error = %e, "could not prepare job steps; the job waits for takeover");
-            return;
-        }
+        let known_steps = match self.prepare(id, &names).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not prepare job steps; the job waits for takeover");
+                return;
+            }
+        };
 
         // Heartbeat: extend the lease; learn about cancellation or a lost lease.
         let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -276,7 +326,7 @@ impl Engine {
         let hb = AbortOnDrop(hb);
         let cancel_seen = cancel_rx.clone();
         let mut outcome = self
-            .run_steps(worker, &job, handler.as_ref(), cancel_rx, &mut lost_rx)
+            .run_steps(worker, &job, known_steps, handler.as_ref(), cancel_rx, &mut lost_rx)
             .await;
         drop(hb);
         // A step that stopped because of a cancel request ends the job as
@@ -287,7 +337,8 @@ impl Engine {
 
         match outcome {
             StepsOutcome::Done => {
-                self.log(id, None, "info", "job succeeded").await;
+                // No "job succeeded" log row: the state says it, and each row
+                // is a write on the hot path.
                 self.settle(worker, id, JobState::Succeeded, None, None).await;
                 metrics::counter!("berth_jobs_finished_total", "state" => "succeeded").increment(1);
             }
@@ -346,22 +397,43 @@ impl Engine {
         }
     }
 
-    async fn prepare(&self, id: JobId, names: &[String]) -> Result<(), DbError> {
+    /// Create the step rows; when they are all new, answer them without a
+    /// read (this is the common first run).
+    async fn prepare(&self, id: JobId, names: &[String]) -> Result<Option<Vec<JobStep>>, DbError> {
         let mut c = self.inner.db.conn().await?;
-        jobs::ensure_steps(&mut c, id, names).await
+        let fresh = jobs::ensure_steps(&mut c, id, names).await?;
+        Ok(fresh.then(|| {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| JobStep {
+                    idx: i as i64,
+                    name: n.clone(),
+                    state: StepState::Pending,
+                    started_at: None,
+                    finished_at: None,
+                    artifact: None,
+                    error: None,
+                })
+                .collect()
+        }))
     }
 
     async fn run_steps(
         &self,
         worker: &str,
         job: &Job,
+        known_steps: Option<Vec<JobStep>>,
         handler: &dyn JobHandler,
         cancel: watch::Receiver<bool>,
         lost: &mut watch::Receiver<bool>,
     ) -> StepsOutcome {
-        let steps = match self.inner.db.conn().await {
-            Ok(mut c) => jobs::steps(&mut c, job.id).await,
-            Err(e) => Err(e),
+        let steps = match known_steps {
+            Some(s) => Ok(s),
+            None => match self.inner.db.conn().await {
+                Ok(mut c) => jobs::steps(&mut c, job.id).await,
+                Err(e) => Err(e),
+            },
         };
         let steps = match steps {
             Ok(s) => s,
@@ -450,16 +522,7 @@ impl Engine {
     }
 
     async fn retry_delay(&self, attempt: i64) -> i64 {
-        let policy = async {
-            let mut c = self.inner.db.conn().await?;
-            Ok::<_, DbError>(RetryPolicy {
-                base_delay_ms: settings::effective_i64(&mut c, "jobs.retry.base_delay_ms").await?,
-                max_delay_ms: settings::effective_i64(&mut c, "jobs.retry.max_delay_ms").await?,
-                jitter: settings::effective_f64(&mut c, "jobs.retry.jitter").await?,
-            })
-        }
-        .await;
-        match policy {
+        match self.settings().await.map(|s| s.retry) {
             Ok(p) => p.delay_ms(attempt, rand::rng().random::<f64>()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the retry policy; retrying in 60 s");
