@@ -62,6 +62,25 @@ pub(crate) async fn enqueue(
     Ok(job.id)
 }
 
+/// Enqueue `kind` for every site of a tenant (suspension, deletion). For
+/// `site.remove` the site rows go too, in the same transaction.
+pub(crate) async fn enqueue_for_tenant(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: &Authed,
+    kind: &str,
+    tenant: TenantId,
+) -> ApiResult<Vec<JobId>> {
+    let mut jobs = Vec::new();
+    for site in sites::of_tenant(c, tenant).await? {
+        jobs.push(enqueue(st, c, Some(auth), kind, site, tenant).await?);
+        if kind == "site.remove" {
+            sites::delete(c, site).await?;
+        }
+    }
+    Ok(jobs)
+}
+
 fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
     if aliases.len() > MAX_ALIASES {
         return Err(ApiError::invalid_field(

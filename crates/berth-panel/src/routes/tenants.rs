@@ -232,11 +232,7 @@ pub async fn delete_tenant(
     let mut tx = st.db.begin().await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
     // Its sites go too: each is taken off its node by a job.
-    let mut jobs = Vec::new();
-    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
-        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.remove", site, id).await?);
-        berth_db::sites::delete(&mut tx, site).await?;
-    }
+    let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.remove", id).await?;
     let removed_users = users::delete_by_tenant(&mut tx, id).await?;
     tenants::delete(&mut tx, id).await?;
     audit(
@@ -270,10 +266,7 @@ pub async fn suspend_tenant(
     tenants::set_status(&mut tx, id, TenantStatus::Suspended, req.reason.as_ref()).await?;
     let ended = auth_db::delete_tenant_sessions(&mut tx, id).await?;
     // Every site of the tenant serves the suspension page.
-    let mut jobs = Vec::new();
-    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
-        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.apply", site, id).await?);
-    }
+    let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", id).await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
     let summary = json!({ "reason": req.reason, "sessions_ended": ended, "site_jobs": jobs });
     audit(&mut tx, &auth, ev(&t, "tenant.suspend", summary)).await?;
@@ -294,10 +287,7 @@ pub async fn unsuspend_tenant(
     let mut tx = st.db.begin().await?;
     tenants::get(&mut tx, &scope, id).await?;
     tenants::set_status(&mut tx, id, TenantStatus::Active, None).await?;
-    let mut jobs = Vec::new();
-    for site in berth_db::sites::of_tenant(&mut tx, id).await? {
-        jobs.push(crate::routes::sites::enqueue(&st, &mut tx, Some(&auth), "site.apply", site, id).await?);
-    }
+    let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", id).await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
     audit(&mut tx, &auth, ev(&t, "tenant.unsuspend", json!({ "site_jobs": jobs }))).await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;

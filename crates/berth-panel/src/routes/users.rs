@@ -53,6 +53,25 @@ async fn keep_a_superadmin(c: &mut Conn, target: &User) -> ApiResult<()> {
     Ok(())
 }
 
+/// The given password (checked against the policy), or a generated one that
+/// is also returned to be shown once.
+async fn password_or_generated(
+    st: &SharedState,
+    given: Option<&berth_proto::Password>,
+    email: &str,
+) -> ApiResult<(String, Option<String>)> {
+    match given {
+        Some(p) => {
+            check_password_policy(st, p.expose(), email).await?;
+            Ok((p.expose().to_owned(), None))
+        }
+        None => {
+            let p = generate_password();
+            Ok((p.clone(), Some(p)))
+        }
+    }
+}
+
 /// List users in my scope.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses((status = 200, body = Page<User>)), security(("bearer" = [])))]
@@ -95,16 +114,7 @@ pub async fn create_user(
             "only resellers have an allocation",
         ));
     }
-    let (password, generated) = match &req.password {
-        Some(p) => {
-            check_password_policy(&st, p.expose(), req.email.as_str()).await?;
-            (p.expose().to_owned(), None)
-        }
-        None => {
-            let p = generate_password();
-            (p.clone(), Some(p))
-        }
-    };
+    let (password, generated) = password_or_generated(&st, req.password.as_ref(), req.email.as_str()).await?;
     let h = hash(&st, &password).await?;
     let mut tx = st.db.begin().await?;
     if let Some(t) = req.tenant_id {
@@ -287,16 +297,7 @@ pub async fn set_user_password(
     let mut c = st.db.conn().await?;
     let rec = managed(&mut c, &scope, &auth, id).await?;
     drop(c);
-    let (password, generated) = match &req.password {
-        Some(p) => {
-            check_password_policy(&st, p.expose(), rec.user.email.as_str()).await?;
-            (p.expose().to_owned(), None)
-        }
-        None => {
-            let p = generate_password();
-            (p.clone(), Some(p))
-        }
-    };
+    let (password, generated) = password_or_generated(&st, req.password.as_ref(), rec.user.email.as_str()).await?;
     let h = hash(&st, &password).await?;
     let mut tx = st.db.begin().await?;
     users::set_password_hash(&mut tx, id, &h).await?;
