@@ -13,6 +13,7 @@ mod accounts;
 mod auth;
 mod error;
 mod jobs;
+mod nodes;
 mod query;
 mod sites;
 mod sse;

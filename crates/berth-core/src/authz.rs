@@ -33,6 +33,8 @@ pub enum Permission {
     /// Suspend and unsuspend sites (not for clients: they must not lift a
     /// suspension their provider set).
     SitesSuspend,
+    /// Node configuration history, drift and rollback (staff).
+    NodesManage,
     /// Read own profile, sessions and tokens.
     SelfRead,
     /// Change own profile, password, 2FA, sessions and tokens.
@@ -40,7 +42,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsSuspend,
@@ -60,6 +62,7 @@ impl Permission {
         Permission::SitesRead,
         Permission::SitesWrite,
         Permission::SitesSuspend,
+        Permission::NodesManage,
         Permission::SelfRead,
         Permission::SelfManage,
     ];
@@ -101,6 +104,7 @@ impl Permission {
             Permission::SitesRead => "sites.read",
             Permission::SitesWrite => "sites.write",
             Permission::SitesSuspend => "sites.suspend",
+            Permission::NodesManage => "nodes.manage",
             Permission::SelfRead => "self.read",
             Permission::SelfManage => "self.manage",
         }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod mail;
 pub mod middleware;
+pub mod node_jobs;
 pub mod openapi;
 pub mod routes;
 pub mod site_jobs;
@@ -78,6 +79,8 @@ impl Panel {
         let mut registry = Registry::with_builtins();
         registry.register(site_jobs::SiteApply { node: node.clone() });
         registry.register(site_jobs::SiteRemove { node: node.clone() });
+        registry.register(node_jobs::NodeRollback { node: node.clone() });
+        registry.register(node_jobs::NodeDrift { node: node.clone() });
         let engine = Engine::new(
             db.clone(),
             registry,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod jobs;
 pub mod me;
+pub mod nodes;
 pub mod packages;
 pub mod schedules;
 pub mod settings;
@@ -89,6 +90,10 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
         .routes(routes!(sites::suspend_site))
         .routes(routes!(sites::unsuspend_site))
+        .routes(routes!(nodes::revisions))
+        .routes(routes!(nodes::journal))
+        .routes(routes!(nodes::drift, nodes::resolve_drift))
+        .routes(routes!(nodes::rollback))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 fn concrete(path: &str) -> String {
     path.replace("{id}", "0190f3c4-1111-7000-8000-000000000001")
         .replace("{key}", "auth.password.min_length")
+        .replace("{name}", "local")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,6 +63,64 @@ async fn app() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
+/// The node's history through the API: revisions, drift found and
+/// overwritten by a job, and a rollback that brings a deleted site back.
+async fn history(p: &TestPanel, web: SocketAddr, prefix: &std::path::Path, a_dom: &str) -> anyhow::Result<()> {
+    let root = p.admin().await?;
+    let (s, revs) = p.get("/api/v1/nodes/local/revisions", &root).await?;
+    assert_eq!(s, StatusCode::OK, "{revs}");
+    let revs = revs.as_array().cloned().unwrap_or_default();
+    assert!(revs.len() >= 5, "{revs:?}");
+    assert_eq!(revs[0]["live"], true, "newest first, and live");
+    let (s, _) = p.get("/api/v1/nodes/elsewhere/revisions", &root).await?;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A hand edit of a live file is reported, then overwritten by a job.
+    let sites_dir = prefix.join("current/sites");
+    let edited = std::fs::read_dir(&sites_dir)?
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no live site files"))?;
+    let mut text = std::fs::read_to_string(&edited)?;
+    text.push_str("# edited by hand\n");
+    std::fs::write(&edited, text)?;
+    let (_, drift) = p.get("/api/v1/nodes/local/drift", &root).await?;
+    assert_eq!(drift.as_array().map(Vec::len), Some(1), "{drift}");
+    let (s, v) = p
+        .post("/api/v1/nodes/local/drift", &root, json!({ "action": "overwrite" }))
+        .await?;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    let (_, drift) = p.get("/api/v1/nodes/local/drift", &root).await?;
+    assert_eq!(drift.as_array().map(Vec::len), Some(0), "{drift}");
+    assert!(!std::fs::read_to_string(&edited)?.contains("edited by hand"));
+
+    // Revision 1 had only site A: rolling back to it serves A again.
+    assert_eq!(get(web, a_dom).await?.0, 404);
+    let (s, v) = p
+        .post("/api/v1/nodes/local/rollback", &root, json!({ "rev": 1 }))
+        .await?;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert_eq!(get(web, a_dom).await?.0, 200);
+    let (s, _) = p
+        .post("/api/v1/nodes/local/rollback", &root, json!({ "rev": 9999 }))
+        .await?;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, journal) = p.get("/api/v1/nodes/local/journal", &root).await?;
+    let events: Vec<&str> = journal
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(events.contains(&"applied"), "{events:?}");
+    let (_, audit) = p.get("/api/v1/audit?action=node.", &root).await?;
+    assert_eq!(audit["total"], 2, "{audit}");
+    Ok(())
+}
+
 /// Removes the tenants' Linux users when dropped, also on a panic.
 struct DeleteUsers(Vec<String>);
 
@@ -107,6 +165,7 @@ async fn sites_are_served_by_real_nginx() -> anyhow::Result<()> {
         let (ta, tb) = (format!("ta{suffix}"), format!("tb{suffix}"));
         let _users = DeleteUsers(vec![ta.clone(), tb.clone()]);
         scenario(&p, web, &homes, &ta, &tb, &suffix).await?;
+        history(&p, web, &tmp.path().join("nginx"), &format!("a-{suffix}.test")).await?;
     }
     Ok(())
 }

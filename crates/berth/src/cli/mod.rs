@@ -12,6 +12,7 @@ mod audit;
 mod config;
 mod jobs;
 mod login;
+mod node;
 mod output;
 mod packages;
 mod prompt;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Websites.
     #[command(subcommand)]
     Sites(sites::SitesCmd),
+    /// A node's configuration history, drift and rollback (staff).
+    #[command(subcommand)]
+    Node(node::NodeCmd),
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -129,6 +133,7 @@ async fn dispatch(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode>
         Command::Jobs(c) => jobs::run(&connect(global)?, c).await,
         Command::Schedules(c) => schedules::run(&connect(global)?, c).await,
         Command::Sites(c) => sites::run(&connect(global)?, c).await,
+        Command::Node(c) => node::run(&connect(global)?, c).await,
         Command::Audit(c) => audit::run(&connect(global)?, c).await,
         Command::Twofa(c) => account::twofa(&connect(global)?, c).await,
         Command::Password(c) => account::password(&connect(global)?, c).await,

@@ -1,0 +1,43 @@
+//! Routes of a node's configuration history.
+
+use crate::{Client, ClientError};
+use berth_proto::api::nodes::{DriftItem, JournalLine, NodeChange, ResolveDrift, RevisionInfo, RollbackRequest};
+use reqwest::Method;
+
+impl Client {
+    /// `GET /api/v1/nodes/{name}/revisions` (newest first).
+    pub async fn node_revisions(&self, node: &str) -> Result<Vec<RevisionInfo>, ClientError> {
+        self.get(&format!("/api/v1/nodes/{}/revisions", seg(node)?)).await
+    }
+
+    /// `GET /api/v1/nodes/{name}/journal`.
+    pub async fn node_journal(&self, node: &str) -> Result<Vec<JournalLine>, ClientError> {
+        self.get(&format!("/api/v1/nodes/{}/journal", seg(node)?)).await
+    }
+
+    /// `GET /api/v1/nodes/{name}/drift`.
+    pub async fn node_drift(&self, node: &str) -> Result<Vec<DriftItem>, ClientError> {
+        self.get(&format!("/api/v1/nodes/{}/drift", seg(node)?)).await
+    }
+
+    /// `POST /api/v1/nodes/{name}/drift` (202).
+    pub async fn resolve_node_drift(&self, node: &str, req: &ResolveDrift) -> Result<NodeChange, ClientError> {
+        self.send_json(Method::POST, &format!("/api/v1/nodes/{}/drift", seg(node)?), req)
+            .await
+    }
+
+    /// `POST /api/v1/nodes/{name}/rollback` (202).
+    pub async fn rollback_node(&self, node: &str, req: &RollbackRequest) -> Result<NodeChange, ClientError> {
+        self.send_json(Method::POST, &format!("/api/v1/nodes/{}/rollback", seg(node)?), req)
+            .await
+    }
+}
+
+/// A node name as a path segment: plain characters only.
+fn seg(node: &str) -> Result<&str, ClientError> {
+    if !node.is_empty() && node.len() <= 64 && node.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Ok(node)
+    } else {
+        Err(ClientError::BadUrl(format!("invalid node name {node:?}")))
+    }
+}
