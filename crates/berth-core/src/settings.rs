@@ -264,6 +264,17 @@ pub fn find(key: &str) -> Option<&'static SettingDef> {
     REGISTRY.iter().find(|d| d.key == key)
 }
 
+/// The value in force for a registered key: the stored one while it still
+/// passes its rule (rules may tighten after a value was written), else the
+/// default. `None` for an unregistered key.
+pub fn effective(key: &str, stored: Option<&Value>) -> Option<Value> {
+    let def = find(key)?;
+    Some(match stored {
+        Some(v) if (def.validate)(v).is_ok() => v.clone(),
+        _ => (def.default)(),
+    })
+}
+
 /// Check a value for a key: the type must match and the rule must pass.
 pub fn validate(key: &str, value: &Value) -> Result<&'static SettingDef, String> {
     let def = find(key).ok_or_else(|| format!("unknown setting {key:?}"))?;
@@ -290,6 +301,16 @@ mod tests {
             validate(d.key, &(d.default)()).unwrap_or_else(|e| panic!("{}: {e}", d.key));
             assert!(berth_proto::SettingKey::parse(d.key).is_ok(), "{}", d.key);
         }
+    }
+
+    #[test]
+    fn effective_values_fall_back_to_the_default() {
+        let k = "auth.password.min_length";
+        assert_eq!(effective(k, None), Some(json!(12)));
+        assert_eq!(effective(k, Some(&json!(16))), Some(json!(16)));
+        // A stored value that no longer passes the rule is not used.
+        assert_eq!(effective(k, Some(&json!(3))), Some(json!(12)));
+        assert_eq!(effective("no.such_key", Some(&json!(1))), None);
     }
 
     #[test]

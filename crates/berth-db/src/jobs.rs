@@ -8,7 +8,7 @@ use crate::row::{i, oi, ojson, oparse, os, ots, parse, s, ts};
 use crate::{Backend, Conn, DbError, DbResult, Sql, now_ms};
 use berth_core::{Scope, ScopeKind};
 use berth_proto::api::jobs::{Job, JobLogLine, JobQuery, JobState, JobStep};
-use berth_proto::{JobId, TenantId, Timestamp, UserId};
+use berth_proto::{JobId, TenantId, UserId};
 use sqlx::any::AnyRow;
 
 macro_rules! cols {
@@ -454,12 +454,4 @@ pub async fn queue_lag_ms(c: &mut Conn) -> DbResult<i64> {
             .fetch_one(&mut *c)
             .await?;
     Ok(oi(&row, "oldest")?.map(|o| now - o).unwrap_or(0))
-}
-
-/// Wake-up hint for workers: the earliest `run_at` of a waiting job.
-pub async fn next_run_at(c: &mut Conn) -> DbResult<Option<Timestamp>> {
-    let row = sqlx::query("SELECT MIN(run_at) AS t FROM jobs WHERE state IN ('queued', 'failed')")
-        .fetch_one(&mut *c)
-        .await?;
-    Ok(oi(&row, "t")?.map(Timestamp))
 }

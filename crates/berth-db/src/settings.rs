@@ -61,39 +61,16 @@ pub async fn delete(c: &mut Conn, key: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// The effective value of a registered key: the stored one, else the default
-/// from `berth_core::settings::REGISTRY`. An unregistered key is a bug.
+/// The effective value of a registered key (`berth_core::settings::effective`
+/// over what is stored). An unregistered key is a bug.
 pub async fn effective(c: &mut Conn, key: &str) -> DbResult<serde_json::Value> {
-    let def = berth_core::settings::find(key).ok_or_else(|| crate::corrupt(format!("unregistered setting {key}")))?;
-    Ok(match get(c, key).await? {
-        // A stored value that no longer passes its rule (rules tightened
-        // after it was written) falls back to the default.
-        Some(v) if (def.validate)(&v).is_ok() => v,
-        _ => (def.default)(),
-    })
+    let stored = get(c, key).await?;
+    berth_core::settings::effective(key, stored.as_ref())
+        .ok_or_else(|| crate::corrupt(format!("unregistered setting {key}")))
 }
 
 pub async fn effective_i64(c: &mut Conn, key: &str) -> DbResult<i64> {
     let v = effective(c, key).await?;
     v.as_i64()
         .ok_or_else(|| crate::corrupt(format!("{key} is not a whole number")))
-}
-
-pub async fn effective_f64(c: &mut Conn, key: &str) -> DbResult<f64> {
-    let v = effective(c, key).await?;
-    v.as_f64()
-        .ok_or_else(|| crate::corrupt(format!("{key} is not a number")))
-}
-
-pub async fn effective_str(c: &mut Conn, key: &str) -> DbResult<String> {
-    let v = effective(c, key).await?;
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| crate::corrupt(format!("{key} is not a string")))
-}
-
-pub async fn effective_bool(c: &mut Conn, key: &str) -> DbResult<bool> {
-    let v = effective(c, key).await?;
-    v.as_bool()
-        .ok_or_else(|| crate::corrupt(format!("{key} is not a boolean")))
 }

@@ -167,15 +167,6 @@ pub async fn count_owned(c: &mut Conn, owner: UserId) -> DbResult<i64> {
     i(&row, "n")
 }
 
-/// How many tenants use a package.
-pub async fn count_with_package(c: &mut Conn, package: PackageId) -> DbResult<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE package_id = $1")
-        .bind(package.to_string())
-        .fetch_one(&mut *c)
-        .await?;
-    i(&row, "n")
-}
-
 /// Status of a tenant without a scope, for the login path.
 pub async fn status_unscoped(c: &mut Conn, id: TenantId) -> DbResult<Option<TenantStatus>> {
     match get(c, &Scope::system(), id).await {

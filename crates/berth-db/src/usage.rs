@@ -2,9 +2,7 @@
 //! modules that own them. A resource whose module does not exist yet has no
 //! table to count, and is reported as untracked (`None`), never as a made-up 0.
 
-use crate::row::i;
 use crate::{Conn, DbResult};
-use berth_proto::UserId;
 use berth_proto::api::packages::Resource;
 
 /// Usage of `r` by a tenant, or `None` when nothing tracks it yet.
@@ -23,13 +21,4 @@ pub async fn tenant_used(c: &mut Conn, tenant: berth_proto::TenantId, r: Resourc
         | Resource::SshUsers
         | Resource::Tenants => Ok(None),
     }
-}
-
-/// How many tenants a reseller owns (their `tenants` usage).
-pub async fn reseller_tenants(c: &mut Conn, reseller: UserId) -> DbResult<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE owner_id = $1")
-        .bind(reseller.to_string())
-        .fetch_one(&mut *c)
-        .await?;
-    i(&row, "n")
 }

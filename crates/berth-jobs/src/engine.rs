@@ -194,15 +194,8 @@ impl Engine {
         }
         let mut c = self.inner.db.conn().await?;
         let stored = settings::all(&mut c).await?;
-        let get = |key: &str| -> serde_json::Value {
-            let Some(def) = berth_core::settings::find(key) else {
-                return serde_json::Value::Null;
-            };
-            match stored.get(key) {
-                Some(v) if (def.validate)(&v.value).is_ok() => v.value.clone(),
-                _ => (def.default)(),
-            }
-        };
+        let get =
+            |key: &str| berth_core::settings::effective(key, stored.get(key).map(|s| &s.value)).unwrap_or_default();
         let s = JobSettings {
             lease_ms: get("jobs.lease_seconds").as_i64().unwrap_or(30) * 1000,
             default_max_attempts: get("jobs.default_max_attempts").as_i64().unwrap_or(5),

@@ -141,12 +141,8 @@ impl SettingsCache {
 }
 
 fn resolve(key: &str, stored: Option<&Value>) -> Value {
-    let Some(def) = berth_core::settings::find(key) else {
+    berth_core::settings::effective(key, stored).unwrap_or_else(|| {
         tracing::error!(key, "read of an unregistered setting");
-        return Value::Null;
-    };
-    match stored {
-        Some(v) if (def.validate)(v).is_ok() => v.clone(),
-        _ => (def.default)(),
-    }
+        Value::Null
+    })
 }

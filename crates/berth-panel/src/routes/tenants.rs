@@ -51,7 +51,7 @@ async fn check_reseller_tenant_limit(c: &mut Conn, reseller: UserId) -> ApiResul
     let rec = users::get_unscoped(c, reseller).await?;
     if let Some(alloc) = rec.user.allocation_package_id {
         let p = packages::get(c, &Scope::system(), alloc).await?;
-        let used = usage::reseller_tenants(c, reseller).await?;
+        let used = tenants::count_owned(c, reseller).await?;
         berth_core::quota::check(&p.limits, Resource::Tenants, used, 1)?;
     }
     Ok(())

@@ -45,6 +45,21 @@ async fn managed(c: &mut Conn, scope: &Scope, auth: &Authed, id: UserId) -> ApiR
     Ok(rec)
 }
 
+/// A reseller's allocation must be a package of the install (not some
+/// reseller's own) that the caller can see.
+async fn check_allocation(c: &mut Conn, scope: &Scope, p: berth_proto::PackageId) -> ApiResult<()> {
+    let pkg = packages::get(c, scope, p)
+        .await
+        .map_err(|_| ApiError::invalid_field("allocation_package_id", "no such package"))?;
+    if pkg.owner_id.is_some() {
+        return Err(ApiError::invalid_field(
+            "allocation_package_id",
+            "an allocation must be a package of the install",
+        ));
+    }
+    Ok(())
+}
+
 /// Never leave the install without an active superadmin.
 async fn keep_a_superadmin(c: &mut Conn, target: &User) -> ApiResult<()> {
     if target.role == Role::Superadmin && !target.disabled && users::count_role(c, Role::Superadmin).await? <= 1 {
@@ -124,15 +139,7 @@ pub async fn create_user(
             .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
     }
     if let Some(p) = req.allocation_package_id {
-        let pkg = packages::get(&mut tx, &scope, p)
-            .await
-            .map_err(|_| ApiError::invalid_field("allocation_package_id", "no such package"))?;
-        if pkg.owner_id.is_some() {
-            return Err(ApiError::invalid_field(
-                "allocation_package_id",
-                "an allocation must be a package of the install",
-            ));
-        }
+        check_allocation(&mut tx, &scope, p).await?;
     }
     let user = users::insert(
         &mut tx,
@@ -212,15 +219,7 @@ pub async fn update_user(
                 "only resellers have an allocation",
             ));
         }
-        let pkg = packages::get(&mut tx, &scope, p)
-            .await
-            .map_err(|_| ApiError::invalid_field("allocation_package_id", "no such package"))?;
-        if pkg.owner_id.is_some() {
-            return Err(ApiError::invalid_field(
-                "allocation_package_id",
-                "an allocation must be a package of the install",
-            ));
-        }
+        check_allocation(&mut tx, &scope, p).await?;
     }
     users::update_profile(
         &mut tx,
