@@ -12,5 +12,6 @@ pub mod password_policy;
 pub mod quota;
 pub mod schedule;
 pub mod settings;
+pub mod system_names;
 
 pub use authz::{Credential, Denied, Permission, Principal, Scope, ScopeKind};

@@ -102,10 +102,24 @@ pub async fn ensure_user(name: &str, home: &Path, marker: &str, system: bool) ->
     })
 }
 
-/// Add `user` to the supplementary group `group` (idempotent).
+/// Is `user` listed as a supplementary member of `group` in /etc/group?
+pub fn is_member(user: &str, group: &str) -> Result<bool, UserError> {
+    let text = std::fs::read_to_string("/etc/group")?;
+    Ok(text.lines().any(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        f.len() >= 4 && f[0] == group && f[3].split(',').any(|m| m == user)
+    }))
+}
+
+/// Add `user` to the supplementary group `group` (idempotent; no process
+/// is started when it is a member already, which is every apply but the
+/// first for a tenant).
 pub async fn add_to_group(user: &str, group: &str) -> Result<(), UserError> {
     if !valid(user) || !valid(group) {
         return Err(UserError::BadName(format!("{user}/{group}")));
+    }
+    if is_member(user, group)? {
+        return Ok(());
     }
     run(Cmd::new("/usr/sbin/usermod").args(["--append", "--groups", group, user])).await
 }
@@ -130,5 +144,6 @@ mod tests {
         }
         assert_eq!(lookup("root").unwrap().map(|p| p.uid), Some(0));
         assert!(lookup("no-such-user-here").unwrap().is_none());
+        assert!(!is_member("no-such-user-here", "root").unwrap());
     }
 }

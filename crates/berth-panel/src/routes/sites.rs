@@ -98,13 +98,19 @@ fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
 }
 
 fn check_kind(kind: &SiteKind) -> ApiResult<()> {
-    if let SiteKind::Proxy { upstream } = kind
-        && !upstream.ip().is_loopback()
-    {
-        return Err(ApiError::invalid_field(
-            "kind.upstream",
-            "a proxy target must be on loopback (127.0.0.0/8 or ::1)",
-        ));
+    if let SiteKind::Proxy { upstream } = kind {
+        if !upstream.ip().is_loopback() {
+            return Err(ApiError::invalid_field(
+                "kind.upstream",
+                "a proxy target must be on loopback (127.0.0.0/8 or ::1)",
+            ));
+        }
+        if upstream.port() == 0 {
+            return Err(ApiError::invalid_field(
+                "kind.upstream",
+                "a proxy target needs a port (1-65535)",
+            ));
+        }
     }
     Ok(())
 }

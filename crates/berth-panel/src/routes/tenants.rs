@@ -82,6 +82,12 @@ pub async fn create_tenant(
     Json(req): Json<CreateTenant>,
 ) -> ApiResult<(StatusCode, Reply<Tenant>)> {
     let scope = auth.authorize(Permission::TenantsWrite)?;
+    if berth_core::system_names::is_reserved(req.name.as_str()) {
+        return Err(ApiError::invalid_field(
+            "name",
+            format!("{} is reserved for a system account", req.name),
+        ));
+    }
     let mut tx = st.db.begin().await?;
     let owner = match scope.kind() {
         ScopeKind::All => match req.owner_id {

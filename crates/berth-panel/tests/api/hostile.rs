@@ -61,6 +61,9 @@ async fn bad_bodies_and_names_are_refused_and_change_nothing() -> anyhow::Result
             json!({ "name": "ok-name", "display_name": "nul\u{0}byte" }),
             json!({ "name": "UPPER", "display_name": "X" }),
             json!({ "name": "ok-name", "display_name": "X", "owner_id": "not-a-uuid" }),
+            json!({ "name": "root", "display_name": "X" }),
+            json!({ "name": "www-data", "display_name": "X" }),
+            json!({ "name": "berth-web", "display_name": "X" }),
         ];
         for body in cases {
             let (s, v) = p.post("/api/v1/tenants", &admin, body.clone()).await?;

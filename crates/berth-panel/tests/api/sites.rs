@@ -266,6 +266,14 @@ async fn scenario(
         .post("/api/v1/sites", &root, json!({ "tenant_id": tenant_b, "domain": format!("x-{suffix}.test"), "kind": { "type": "proxy", "upstream": "10.0.0.1:80" } }))
         .await?;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = p
+        .post(
+            "/api/v1/sites",
+            &root,
+            json!({ "tenant_id": tenant_b, "domain": format!("y-{suffix}.test"), "kind": { "type": "proxy", "upstream": "127.0.0.1:0" } }),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "port 0");
     for bad in [
         "test..com",
         "a;b.test",
