@@ -13,4 +13,5 @@ pub mod apply;
 pub mod health;
 pub mod nginx;
 pub mod node;
+pub mod php;
 pub mod store;

@@ -11,15 +11,21 @@
 use crate::apply::{ApplyError, ApplyReport, Executor, Plan};
 use crate::health::HttpCheck;
 use crate::nginx::Nginx;
+use crate::php::{self, PhpFpm};
 use crate::store::{Store, StoreError};
+use berth_proto::PhpVersion;
 use berth_proto::api::sites::SiteKind;
+use berth_proto::api::sites::{SiteOptions, WwwMode};
+use berth_proto::desired::{FpmPoolSpec, NameRedirect};
 use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec};
+use berth_proto::php::PhpIni;
 use berth_proto::{AbsPath, AccountName, DomainName, SiteId, TenantId};
 use berth_sys::fsx;
 use berth_sys::users::{self, Passwd, UserError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -63,6 +69,40 @@ pub struct NodeConfig {
     pub nginx: NginxMainSpec,
     /// Where site server blocks listen.
     pub web_listen: Vec<SocketAddr>,
+    /// PHP-FPM masters' configs, sockets and logs (see `php.rs`); every
+    /// ancestor must be traversable by others (o+x).
+    pub php_root: AbsPath,
+    /// Where `php-fpm<version>` binaries are looked for (`/usr/sbin`).
+    pub php_sbin: PathBuf,
+}
+
+/// PHP settings from the tenant's package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhpLimits {
+    pub max_children: u32,
+    pub memory_mb: u32,
+    pub max_execution_s: u32,
+    pub upload_mb: u32,
+}
+
+impl Default for PhpLimits {
+    fn default() -> Self {
+        PhpLimits {
+            max_children: 10,
+            memory_mb: 256,
+            max_execution_s: 60,
+            upload_mb: 64,
+        }
+    }
+}
+
+/// What applying a site did: the pool's apply (PHP sites whose pool
+/// changed or was not running) and the vhost's.
+#[derive(Clone, Debug)]
+pub struct SiteApplied {
+    pub pool: Option<ApplyReport>,
+    pub vhost: ApplyReport,
+    pub config: String,
 }
 
 /// What the panel wants for one site.
@@ -74,12 +114,17 @@ pub struct SiteInput {
     pub domain: DomainName,
     pub aliases: Vec<DomainName>,
     pub kind: SiteKind,
+    pub options: SiteOptions,
+    pub php: PhpLimits,
     pub suspended: bool,
 }
+
+type PoolKey = (String, String);
 
 pub struct LocalNode {
     cfg: NodeConfig,
     exec: Executor<Nginx>,
+    pools: tokio::sync::Mutex<HashMap<PoolKey, Arc<Executor<PhpFpm>>>>,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -118,10 +163,246 @@ impl LocalNode {
         }
         let homes = PathBuf::from(cfg.homes_root.as_str());
         std::fs::create_dir_all(&homes).map_err(io(&homes))?;
-        Ok(LocalNode {
+        let php_root = PathBuf::from(cfg.php_root.as_str());
+        fsx::ensure_dir(&php_root, 0, 0, 0o711).map_err(io(&php_root))?;
+        if let Some(dir) = php_root.ancestors().find(|d| !traversable(d)) {
+            return Err(NodeError::Invalid(format!(
+                "{} must be traversable by other users (o+x) for PHP-FPM masters running as tenants",
+                dir.display()
+            )));
+        }
+        let node = LocalNode {
             cfg,
             exec: Executor::new(store, nginx),
-        })
+            pools: Default::default(),
+        };
+        node.discover_pools().await?;
+        Ok(node)
+    }
+
+    /// PHP versions installed on this node, oldest first.
+    pub fn php_versions(&self) -> Vec<PhpVersion> {
+        php::installed_versions(&self.cfg.php_sbin)
+    }
+
+    fn php_dir(&self, tenant: &str, version: &PhpVersion) -> PathBuf {
+        Path::new(self.cfg.php_root.as_str())
+            .join(tenant)
+            .join(version.as_str())
+    }
+
+    /// The executor of a tenant's pool for one version (made on first use).
+    async fn pool(&self, tenant: &AccountName, version: &PhpVersion) -> Result<Arc<Executor<PhpFpm>>, NodeError> {
+        let key = (tenant.as_str().to_owned(), version.as_str().to_owned());
+        let mut pools = self.pools.lock().await;
+        if let Some(p) = pools.get(&key) {
+            return Ok(p.clone());
+        }
+        let user = users::lookup(tenant.as_str())?
+            .ok_or_else(|| NodeError::Invalid(format!("the tenant user {tenant} does not exist on this node")))?;
+        let tdir = Path::new(self.cfg.php_root.as_str()).join(tenant.as_str());
+        fsx::ensure_dir(&tdir, 0, user.gid, 0o750).map_err(io(&tdir))?;
+        let dir = self.php_dir(tenant.as_str(), version);
+        fsx::ensure_dir(&dir, 0, user.gid, 0o750).map_err(io(&dir))?;
+        let run = dir.join("run");
+        fsx::ensure_dir(&run, user.uid, user.gid, 0o750).map_err(io(&run))?;
+        let store = Store::open(&dir)?;
+        let fpm = PhpFpm {
+            tenant: tenant.clone(),
+            version: version.clone(),
+            user,
+            binary: php::binary(&self.cfg.php_sbin, version),
+            dir,
+        };
+        let exec = Arc::new(Executor::new(store, fpm));
+        pools.insert(key, exec.clone());
+        Ok(exec)
+    }
+
+    /// Register the pools left by an earlier run, so they are supervised.
+    async fn discover_pools(&self) -> Result<(), NodeError> {
+        let root = PathBuf::from(self.cfg.php_root.as_str());
+        for t in std::fs::read_dir(&root).map_err(io(&root))?.flatten() {
+            let Some(tenant) = t.file_name().to_str().and_then(|n| AccountName::parse(n).ok()) else {
+                continue;
+            };
+            for v in std::fs::read_dir(t.path()).into_iter().flatten().flatten() {
+                let Some(version) = v.file_name().to_str().and_then(|n| PhpVersion::parse(n).ok()) else {
+                    continue;
+                };
+                if v.path().join("current").exists() && users::lookup(tenant.as_str())?.is_some() {
+                    self.pool(&tenant, &version).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Start every pool master that should run and does not (crashed,
+    /// killed, node rebooted). Returns the pools started.
+    pub async fn supervise(&self) -> Vec<String> {
+        let pools: Vec<_> = self.pools.lock().await.values().cloned().collect();
+        let mut started = Vec::new();
+        for p in pools {
+            let fpm = p.adapter();
+            if matches!(p.store().current(), Ok(Some(_))) && !fpm.running() {
+                let name = format!("{}/php{}", fpm.tenant, fpm.version);
+                match fpm.start().await {
+                    Ok(o) if o.success() => {
+                        tracing::warn!(pool = %name, "php-fpm master was not running; started it");
+                        started.push(name);
+                    }
+                    Ok(o) => tracing::error!(pool = %name, stderr = %o.stderr, "php-fpm master did not start"),
+                    Err(e) => tracing::error!(pool = %name, error = %e, "php-fpm master did not start"),
+                }
+            }
+        }
+        started
+    }
+
+    /// Tenants with pools on this node.
+    pub async fn pool_tenants(&self) -> Vec<AccountName> {
+        let mut t: Vec<AccountName> = self
+            .pools
+            .lock()
+            .await
+            .keys()
+            .filter_map(|(t, _)| AccountName::parse(t).ok())
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+
+    /// Stop and forget a tenant's pools whose version no site uses any more.
+    pub async fn stop_unused_pools(&self, tenant: &AccountName, used: &[PhpVersion]) -> Result<Vec<String>, NodeError> {
+        let gone: Vec<_> = {
+            let mut pools = self.pools.lock().await;
+            let keys: Vec<PoolKey> = pools
+                .keys()
+                .filter(|(t, v)| t == tenant.as_str() && !used.iter().any(|u| u.as_str() == v))
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|k| pools.remove(k)).collect()
+        };
+        let mut stopped = Vec::new();
+        for p in gone {
+            let fpm = p.adapter();
+            fpm.stop().await.map_err(|e| NodeError::Invalid(e.to_string()))?;
+            let dir = fpm.dir.clone();
+            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            stopped.push(format!("{}/php{}", fpm.tenant, fpm.version));
+        }
+        Ok(stopped)
+    }
+
+    /// Put the tenant's pool for `version` in the wanted state for site `s`
+    /// (its own pool when it has ini overrides, none otherwise): rendered,
+    /// checked, live and running. Returns the socket the site's PHP goes
+    /// to, and the apply report when something changed.
+    async fn ensure_pool(
+        &self,
+        s: &SiteInput,
+        version: &PhpVersion,
+        ini: &PhpIni,
+        home: &Path,
+        reason: &str,
+    ) -> Result<(PathBuf, Option<ApplyReport>), NodeError> {
+        if !php::binary(&self.cfg.php_sbin, version).exists() {
+            let have: Vec<String> = self.php_versions().iter().map(|v| v.to_string()).collect();
+            return Err(NodeError::Invalid(format!(
+                "PHP {version} is not installed on this node (installed: {})",
+                if have.is_empty() {
+                    "none".into()
+                } else {
+                    have.join(", ")
+                }
+            )));
+        }
+        let exec = self.pool(&s.tenant, version).await?;
+        let fpm = exec.adapter();
+        let spec = FpmPoolSpec {
+            tenant: s.tenant.clone(),
+            version: version.clone(),
+            socket: Self::abs(&fpm.socket())?,
+            pid: Self::abs(&fpm.pid_file())?,
+            error_log: Self::abs(&fpm.log_file())?,
+            home: Self::abs(home)?,
+            tmp: Self::abs(&home.join("tmp"))?,
+            max_children: s.php.max_children,
+            memory_mb: s.php.memory_mb,
+            max_execution_s: s.php.max_execution_s,
+            upload_mb: s.php.upload_mb,
+        };
+        let live = Self::abs(&fpm.dir.join("current"))?;
+        let main = berth_services::php_fpm::render_pool(&spec, &live).into_bytes();
+        let site_file = berth_services::php_fpm::site_pool_file(s.site);
+        let site_sock = fpm.site_socket(s.site);
+        let site_conf = (!ini.is_empty())
+            .then(|| Self::abs(&site_sock))
+            .transpose()?
+            .map(|sock| berth_services::php_fpm::render_site_pool(&spec, s.site, &sock, ini).into_bytes());
+        let current = match exec.store().current()? {
+            Some(r) => exec.store().contents(r)?,
+            None => BTreeMap::new(),
+        };
+        let mut puts = BTreeMap::new();
+        let mut removes = Vec::new();
+        if current.get(berth_services::php_fpm::CONF) != Some(&main) {
+            puts.insert(berth_services::php_fpm::CONF.to_owned(), main);
+        }
+        match site_conf {
+            Some(c) if current.get(&site_file) != Some(&c) => {
+                puts.insert(site_file, c);
+            }
+            Some(_) => {}
+            None if current.contains_key(&site_file) => removes.push(site_file),
+            None => {}
+        }
+        let socket = if ini.is_empty() { fpm.socket() } else { site_sock };
+        if puts.is_empty() && removes.is_empty() {
+            if !fpm.running() {
+                let out = fpm.start().await.map_err(|e| NodeError::Invalid(e.to_string()))?;
+                if !out.success() {
+                    return Err(NodeError::Invalid(format!("php-fpm did not start: {}", out.stderr)));
+                }
+            }
+            return Ok((socket, None));
+        }
+        let report = exec
+            .apply(&Plan {
+                reason: reason.to_owned(),
+                puts,
+                removes,
+                health: vec![],
+            })
+            .await?;
+        Ok((socket, Some(report)))
+    }
+
+    /// Take a site's own pool out of every pool tree but `keep`'s (the site
+    /// was deleted, left PHP, changed version or dropped its overrides).
+    async fn drop_site_pools(&self, site: SiteId, keep: Option<&PhpVersion>, reason: &str) -> Result<(), NodeError> {
+        let file = berth_services::php_fpm::site_pool_file(site);
+        let pools: Vec<_> = self.pools.lock().await.values().cloned().collect();
+        for p in pools {
+            if keep.is_some_and(|k| *k == p.adapter().version) {
+                continue;
+            }
+            let has = match p.store().current()? {
+                Some(r) => p.store().manifest(r)?.files.contains_key(&file),
+                None => false,
+            };
+            if has {
+                p.apply(&Plan {
+                    reason: reason.to_owned(),
+                    removes: vec![file.clone()],
+                    ..Default::default()
+                })
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     pub fn executor(&self) -> &Executor<Nginx> {
@@ -147,6 +428,9 @@ impl LocalNode {
         fsx::ensure_dir(&home, 0, user.gid, 0o750).map_err(io(&home))?;
         let domains = home.join("domains");
         fsx::ensure_dir(&domains, 0, user.gid, 0o750).map_err(io(&domains))?;
+        // PHP's uploads, sessions and temp files.
+        let tmp = home.join("tmp");
+        fsx::ensure_dir(&tmp, user.uid, user.gid, 0o700).map_err(io(&tmp))?;
         if let Some(web) = &self.cfg.nginx.user {
             users::add_to_group(web.as_str(), tenant.as_str()).await?;
         }
@@ -175,7 +459,13 @@ impl LocalNode {
     }
 
     /// The server block for a site (pure once the directories exist).
-    pub fn vhost(&self, s: &SiteInput, web: &Path, logs: &Path) -> Result<VhostSpec, NodeError> {
+    pub fn vhost(
+        &self,
+        s: &SiteInput,
+        web: &Path,
+        logs: &Path,
+        php_socket: Option<&Path>,
+    ) -> Result<VhostSpec, NodeError> {
         let kind = if s.suspended {
             VhostKind::Suspended
         } else {
@@ -186,10 +476,34 @@ impl LocalNode {
                     to: to.clone(),
                     permanent: *permanent,
                 },
+                SiteKind::Php { .. } => VhostKind::Php {
+                    root: Self::abs(web)?,
+                    socket: Self::abs(
+                        php_socket.ok_or_else(|| NodeError::Invalid("a PHP site needs its pool's socket".into()))?,
+                    )?,
+                },
             }
         };
         let mut names = vec![s.domain.clone()];
         names.extend(s.aliases.iter().cloned());
+        // The partner (`www.` added or taken off) answers too; in the
+        // redirect modes its block only redirects.
+        let name_redirect = match s.domain.www_partner() {
+            Some(partner) if s.options.www != WwwMode::None => {
+                names.push(partner.clone());
+                let (bare, www) = if s.domain.as_str().starts_with("www.") {
+                    (partner, s.domain.clone())
+                } else {
+                    (s.domain.clone(), partner)
+                };
+                match s.options.www {
+                    WwwMode::RedirectToWww => Some(NameRedirect { from: bare, to: www }),
+                    WwwMode::RedirectToBare => Some(NameRedirect { from: www, to: bare }),
+                    WwwMode::None | WwwMode::Alias => None,
+                }
+            }
+            _ => None,
+        };
         Ok(VhostSpec {
             site: s.site,
             listen: self.cfg.web_listen.clone(),
@@ -197,6 +511,9 @@ impl LocalNode {
             access_log: Self::abs(&logs.join("access.log"))?,
             error_log: Self::abs(&logs.join("error.log"))?,
             kind,
+            redirects: s.options.redirects.clone(),
+            error_pages: s.options.error_pages.clone(),
+            name_redirect,
         })
     }
 
@@ -206,10 +523,29 @@ impl LocalNode {
 
     /// Create or change a site on this node: user, directories, server
     /// block; health-checked, rolled back on failure.
-    pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<(ApplyReport, String), NodeError> {
+    pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<SiteApplied, NodeError> {
         let user = self.ensure_tenant(&s.tenant, s.tenant_id).await?;
         let (web, logs) = self.site_dirs(s, &user)?;
-        let spec = self.vhost(s, &web, &logs)?;
+        let (socket, pool) = match &s.kind {
+            SiteKind::Php { version, ini } if !s.suspended => {
+                let version = match version {
+                    Some(v) => v.clone(),
+                    None => self
+                        .php_versions()
+                        .pop()
+                        .ok_or_else(|| NodeError::Invalid("no PHP-FPM is installed on this node".into()))?,
+                };
+                let home = self.tenant_home(&s.tenant);
+                let (sock, report) = self.ensure_pool(s, &version, ini, &home, reason).await?;
+                self.drop_site_pools(s.site, Some(&version), reason).await?;
+                (Some(sock), report)
+            }
+            _ => {
+                self.drop_site_pools(s.site, None, reason).await?;
+                (None, None)
+            }
+        };
+        let spec = self.vhost(s, &web, &logs, socket.as_deref())?;
         let conf = berth_services::nginx::render_vhost(&spec);
         let health = self
             .cfg
@@ -236,11 +572,16 @@ impl LocalNode {
                 health,
             })
             .await?;
-        Ok((report, conf))
+        Ok(SiteApplied {
+            pool,
+            vhost: report,
+            config: conf,
+        })
     }
 
     /// Take a site's server block away (its files stay).
     pub async fn remove_site(&self, site: SiteId, reason: &str) -> Result<Option<ApplyReport>, NodeError> {
+        self.drop_site_pools(site, None, reason).await?;
         let path = Self::conf_path(site);
         let present = match self.exec.store().current()? {
             Some(r) => self.exec.store().manifest(r)?.files.contains_key(&path),
@@ -259,4 +600,10 @@ impl LocalNode {
                 .await?,
         ))
     }
+}
+
+/// May users other than the owner and group enter `dir`?
+fn traversable(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
 }

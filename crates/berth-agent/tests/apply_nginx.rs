@@ -43,6 +43,9 @@ fn vhost(addr: SocketAddr, host: &str, kind: VhostKind, logs: &Path) -> anyhow::
         access_log: AbsPath::parse(&logs.join(format!("{host}.access.log")).display().to_string())?,
         error_log: AbsPath::parse(&logs.join(format!("{host}.error.log")).display().to_string())?,
         kind,
+        redirects: vec![],
+        error_pages: Default::default(),
+        name_redirect: None,
     };
     Ok((
         format!("sites/{host}.conf"),

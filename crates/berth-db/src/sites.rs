@@ -3,13 +3,13 @@
 use crate::row::{i, name, oparse, parse, s, ts};
 use crate::{Conn, DbError, DbResult, Sql, now_ms};
 use berth_core::{Scope, ScopeKind};
-use berth_proto::api::sites::{Site, SiteKind, SiteQuery, SiteStatus};
-use berth_proto::{DomainName, JobId, SiteId, TenantId};
+use berth_proto::api::sites::{Site, SiteKind, SiteOptions, SiteQuery, SiteStatus, WwwMode};
+use berth_proto::{AccountName, DomainName, JobId, SiteId, TenantId};
 use sqlx::any::AnyRow;
 
 macro_rules! cols {
     () => {
-        "s.id, s.tenant_id, s.domain, s.kind, s.status, s.last_job_id, s.created_at, s.updated_at"
+        "s.id, s.tenant_id, s.domain, s.kind, s.options, s.status, s.last_job_id, s.created_at, s.updated_at"
     };
 }
 
@@ -21,6 +21,8 @@ pub fn document_root(domain: &DomainName) -> String {
 async fn decode(c: &mut Conn, r: &AnyRow) -> DbResult<Site> {
     let id: SiteId = parse(r, "id")?;
     let kind: SiteKind = serde_json::from_str(&s(r, "kind")?).map_err(|e| crate::corrupt(format!("site kind: {e}")))?;
+    let options: SiteOptions =
+        serde_json::from_str(&s(r, "options")?).map_err(|e| crate::corrupt(format!("site options: {e}")))?;
     let status = match s(r, "status")?.as_str() {
         "active" => SiteStatus::Active,
         "suspended" => SiteStatus::Suspended,
@@ -40,6 +42,7 @@ async fn decode(c: &mut Conn, r: &AnyRow) -> DbResult<Site> {
         domain,
         aliases,
         kind,
+        options,
         status,
         last_job_id: oparse::<JobId>(r, "last_job_id")?,
         created_at: ts(r, "created_at")?,
@@ -65,12 +68,30 @@ fn kind_json(k: &SiteKind) -> String {
     serde_json::to_string(k).unwrap_or_else(|_| "{}".into())
 }
 
-async fn put_domains(c: &mut Conn, site: SiteId, primary: &DomainName, aliases: &[DomainName]) -> DbResult<()> {
+fn options_json(o: &SiteOptions) -> String {
+    serde_json::to_string(o).unwrap_or_else(|_| "{}".into())
+}
+
+/// The domain rows of a site: 1 primary, 0 aliases, 2 the `www.` partner
+/// when the site answers to it (reserved like an alias).
+async fn put_domains(
+    c: &mut Conn,
+    site: SiteId,
+    primary: &DomainName,
+    aliases: &[DomainName],
+    www: WwwMode,
+) -> DbResult<()> {
     sqlx::query("DELETE FROM site_domains WHERE site_id = $1")
         .bind(site.to_string())
         .execute(&mut *c)
         .await?;
-    let all = std::iter::once((primary, 1i64)).chain(aliases.iter().map(|a| (a, 0i64)));
+    let partner = match www {
+        WwwMode::None => None,
+        _ => primary.www_partner().filter(|p| !aliases.contains(p)),
+    };
+    let all = std::iter::once((primary, 1i64))
+        .chain(aliases.iter().map(|a| (a, 0i64)))
+        .chain(partner.iter().map(|p| (p, 2i64)));
     for (d, is_primary) in all {
         sqlx::query("INSERT INTO site_domains (domain, site_id, is_primary) VALUES ($1, $2, $3)")
             .bind(d.as_str().to_owned())
@@ -89,21 +110,23 @@ pub async fn insert(
     domain: &DomainName,
     aliases: &[DomainName],
     kind: &SiteKind,
+    options: &SiteOptions,
 ) -> DbResult<Site> {
     let id = SiteId::new();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO sites (id, tenant_id, domain, kind, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+        "INSERT INTO sites (id, tenant_id, domain, kind, options, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $6)",
     )
     .bind(id.to_string())
     .bind(tenant.to_string())
     .bind(domain.as_str().to_owned())
     .bind(kind_json(kind))
+    .bind(options_json(options))
     .bind(now)
     .execute(&mut *c)
     .await?;
-    put_domains(c, id, domain, aliases).await?;
+    put_domains(c, id, domain, aliases, options.www).await?;
     get(c, &Scope::system(), id).await
 }
 
@@ -159,8 +182,22 @@ pub async fn of_tenant(c: &mut Conn, tenant: TenantId) -> DbResult<Vec<SiteId>> 
     rows.iter().map(|r| parse(r, "id")).collect()
 }
 
-pub async fn update(c: &mut Conn, id: SiteId, aliases: Option<&[DomainName]>, kind: Option<&SiteKind>) -> DbResult<()> {
+pub async fn update(
+    c: &mut Conn,
+    id: SiteId,
+    aliases: Option<&[DomainName]>,
+    kind: Option<&SiteKind>,
+    options: Option<&SiteOptions>,
+) -> DbResult<()> {
     let site = get(c, &Scope::system(), id).await?;
+    if let Some(o) = options {
+        sqlx::query("UPDATE sites SET options = $1, updated_at = $2 WHERE id = $3")
+            .bind(options_json(o))
+            .bind(now_ms())
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?;
+    }
     if let Some(k) = kind {
         sqlx::query("UPDATE sites SET kind = $1, updated_at = $2 WHERE id = $3")
             .bind(kind_json(k))
@@ -169,8 +206,9 @@ pub async fn update(c: &mut Conn, id: SiteId, aliases: Option<&[DomainName]>, ki
             .execute(&mut *c)
             .await?;
     }
-    if let Some(a) = aliases {
-        put_domains(c, id, &site.domain, a).await?;
+    if aliases.is_some() || options.is_some_and(|o| o.www != site.options.www) {
+        let www = options.map_or(site.options.www, |o| o.www);
+        put_domains(c, id, &site.domain, aliases.unwrap_or(&site.aliases), www).await?;
     }
     Ok(())
 }
@@ -203,11 +241,25 @@ pub async fn delete(c: &mut Conn, id: SiteId) -> DbResult<()> {
     if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }
 
-/// Count of sites and of domains (primary + aliases) of a tenant.
+/// The kinds of the sites of the tenant with this account name (which PHP
+/// versions it still uses); none when the tenant is gone.
+pub async fn kinds_of_tenant(c: &mut Conn, tenant: &AccountName) -> DbResult<Vec<SiteKind>> {
+    let rows = sqlx::query("SELECT s.kind FROM sites s JOIN tenants t ON t.id = s.tenant_id WHERE t.name = $1")
+        .bind(tenant.as_str().to_owned())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| serde_json::from_str(&s(r, "kind")?).map_err(|e| crate::corrupt(format!("site kind: {e}"))))
+        .collect()
+}
+
+/// Count of sites and of domains (primary + aliases; not the `www.`
+/// partner, which comes with the primary) of a tenant.
 pub async fn counts(c: &mut Conn, tenant: TenantId) -> DbResult<(i64, i64)> {
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM sites WHERE tenant_id = $1) AS sites, \
-         (SELECT COUNT(*) FROM site_domains d JOIN sites s ON s.id = d.site_id WHERE s.tenant_id = $1) AS domains",
+         (SELECT COUNT(*) FROM site_domains d JOIN sites s ON s.id = d.site_id \
+         WHERE s.tenant_id = $1 AND d.is_primary < 2) AS domains",
     )
     .bind(tenant.to_string())
     .fetch_one(&mut *c)

@@ -19,6 +19,9 @@ pub async fn tenant_used(c: &mut Conn, tenant: berth_proto::TenantId, r: Resourc
         | Resource::PhpWorkers
         | Resource::CronJobs
         | Resource::SshUsers
-        | Resource::Tenants => Ok(None),
+        | Resource::Tenants
+        | Resource::PhpMemoryMb
+        | Resource::PhpMaxExecutionS
+        | Resource::PhpUploadMb => Ok(None),
     }
 }

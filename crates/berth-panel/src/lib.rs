@@ -110,11 +110,24 @@ impl Panel {
         });
         bootstrap::ensure_maintenance_schedules(&state.db).await?;
         let (stop, rx) = watch::channel(false);
-        let workers = if state.config.workers > 0 {
-            engine.start(rx)
+        let mut workers = if state.config.workers > 0 {
+            engine.start(rx.clone())
         } else {
             JoinSet::new()
         };
+        if let Some(node) = state.node.clone() {
+            // The node's supervisor: PHP-FPM masters that died come back
+            // within seconds (no systemd here to do it).
+            let mut rx = rx;
+            workers.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => { node.supervise().await; }
+                        _ = rx.changed() => break,
+                    }
+                }
+            });
+        }
         Ok(Panel {
             state,
             node_error,

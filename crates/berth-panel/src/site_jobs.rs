@@ -2,12 +2,15 @@
 //! suspend, unsuspend) and `site.remove`. They run on the panel's job engine
 //! and call the node's agent (in-process on a single server).
 
-use berth_agent::node::{LocalNode, SiteInput};
-use berth_db::{sites, tenants};
+use berth_agent::node::{LocalNode, PhpLimits, SiteInput};
+use berth_db::{packages, sites, tenants};
 use berth_jobs::{BoxFuture, JobHandler, StepCtx, StepError};
 use berth_proto::SiteId;
+use berth_proto::api::packages::Limits;
+use berth_proto::api::sites::SiteKind;
 use berth_proto::api::sites::SiteStatus;
 use berth_proto::api::tenants::TenantStatus;
+use berth_proto::{AccountName, PhpVersion};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -29,6 +32,56 @@ fn node_of(node: &Option<Arc<LocalNode>>) -> Result<&Arc<LocalNode>, StepError> 
 
 fn db_err(e: berth_db::DbError) -> StepError {
     StepError::Retry(format!("database: {e}"))
+}
+
+/// The package's PHP settings, Berth's defaults where it sets none.
+fn php_limits(l: &Limits) -> PhpLimits {
+    let d = PhpLimits::default();
+    let get = |v: Option<i64>, dflt: u32| v.map_or(dflt, |n| u32::try_from(n.clamp(1, 1_000_000)).unwrap_or(dflt));
+    PhpLimits {
+        max_children: get(l.php_workers, d.max_children),
+        memory_mb: get(l.php_memory_mb, d.memory_mb),
+        max_execution_s: get(l.php_max_execution_s, d.max_execution_s),
+        upload_mb: get(l.php_upload_mb, d.upload_mb),
+    }
+}
+
+/// PHP versions the tenant's sites use now (a pool of any other version can
+/// go). A site without a version uses the node's newest.
+async fn php_versions_in_use(
+    c: &mut berth_db::Conn,
+    node: &LocalNode,
+    tenant: &AccountName,
+) -> Result<Vec<PhpVersion>, StepError> {
+    let newest = node.php_versions().pop();
+    Ok(sites::kinds_of_tenant(c, tenant)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .filter_map(|k| match k {
+            SiteKind::Php { version, .. } => version.or_else(|| newest.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Stop the pools no site of theirs uses any more, for every tenant with
+/// pools on the node; said in the job's log.
+async fn stop_unused_pools(ctx: &StepCtx, node: &LocalNode) -> Result<(), StepError> {
+    for tenant in node.pool_tenants().await {
+        let mut c = ctx.db().conn().await.map_err(db_err)?;
+        let used = php_versions_in_use(&mut c, node, &tenant).await?;
+        drop(c);
+        match node.stop_unused_pools(&tenant, &used).await {
+            Ok(stopped) if !stopped.is_empty() => {
+                ctx.log("info", format!("stopped unused PHP pools: {}", stopped.join(", ")))
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => ctx.log("warn", format!("could not stop unused PHP pools: {e}")).await,
+        }
+    }
+    Ok(())
 }
 
 pub struct SiteApply {
@@ -63,6 +116,15 @@ impl JobHandler for SiteApply {
             let tenant = tenants::get(&mut c, &berth_core::Scope::system(), site.tenant_id)
                 .await
                 .map_err(db_err)?;
+            let php = match tenant.package_id {
+                Some(p) => php_limits(
+                    &packages::get(&mut c, &berth_core::Scope::system(), p)
+                        .await
+                        .map_err(db_err)?
+                        .limits,
+                ),
+                None => PhpLimits::default(),
+            };
             drop(c);
             let input = SiteInput {
                 site: site.id,
@@ -71,20 +133,34 @@ impl JobHandler for SiteApply {
                 domain: site.domain.clone(),
                 aliases: site.aliases.clone(),
                 kind: site.kind.clone(),
+                options: site.options.clone(),
+                php,
                 suspended: site.status == SiteStatus::Suspended || tenant.status == TenantStatus::Suspended,
             };
             let reason = format!("job {}", ctx.job().id);
             match node.apply_site(&input, &reason).await {
-                Ok((report, config)) => {
-                    for s in &report.steps {
-                        ctx.log(
-                            "info",
-                            format!("{} ({} ms): {}", s.name, s.ms, s.output.clone().unwrap_or_default()),
-                        )
-                        .await;
+                Ok(done) => {
+                    let reports = done.pool.iter().map(|r| ("php-fpm", r)).chain([("nginx", &done.vhost)]);
+                    for (service, report) in reports {
+                        for s in &report.steps {
+                            ctx.log(
+                                "info",
+                                format!(
+                                    "{service} {} ({} ms): {}",
+                                    s.name,
+                                    s.ms,
+                                    s.output.clone().unwrap_or_default()
+                                ),
+                            )
+                            .await;
+                        }
                     }
+                    // A site that left PHP (or a version) may leave a pool unused.
+                    stop_unused_pools(ctx, node).await?;
+                    let report = &done.vhost;
                     Ok(Some(json!({ "revision": report.rev, "previous": report.previous,
-                        "steps": report.steps, "config": config })))
+                        "steps": report.steps, "config": done.config,
+                        "php_pool": done.pool.as_ref().map(|p| json!({ "revision": p.rev, "steps": p.steps })) })))
                 }
                 Err(e) => {
                     ctx.log("error", e.to_string()).await;
@@ -118,15 +194,17 @@ impl JobHandler for SiteRemove {
         Box::pin(async move {
             let node = node_of(&self.node)?;
             let id = site_id(ctx.payload()).map_err(StepError::Permanent)?;
-            match node.remove_site(id, &format!("job {}", ctx.job().id)).await {
-                Ok(Some(r)) => Ok(Some(json!({ "revision": r.rev, "steps": r.steps }))),
+            let out = match node.remove_site(id, &format!("job {}", ctx.job().id)).await {
+                Ok(Some(r)) => json!({ "revision": r.rev, "steps": r.steps }),
                 Ok(None) => {
                     ctx.log("info", "the site was not on the node").await;
-                    Ok(None)
+                    json!({})
                 }
-                Err(e) if e.retryable() => Err(StepError::Retry(e.to_string())),
-                Err(e) => Err(StepError::Permanent(e.to_string())),
-            }
+                Err(e) if e.retryable() => return Err(StepError::Retry(e.to_string())),
+                Err(e) => return Err(StepError::Permanent(e.to_string())),
+            };
+            stop_unused_pools(ctx, node).await?;
+            Ok(Some(out))
         })
     }
 }

@@ -2,8 +2,10 @@
 //! Every field is a validated type, so a renderer can write them into a
 //! config file without escaping decisions of its own.
 
-use crate::{AbsPath, DomainName, RedirectUrl, SiteId};
+use crate::api::sites::PathRedirect;
+use crate::{AbsPath, AccountName, DomainName, PhpVersion, RedirectUrl, SiteId, UrlPath};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 /// One nginx server block.
@@ -18,6 +20,22 @@ pub struct VhostSpec {
     pub access_log: AbsPath,
     pub error_log: AbsPath,
     pub kind: VhostKind,
+    /// Exact-path redirects (ignored by `Redirect` and `Suspended`).
+    #[serde(default)]
+    pub redirects: Vec<PathRedirect>,
+    /// Status → page on the site (ignored by `Redirect` and `Suspended`).
+    #[serde(default)]
+    pub error_pages: BTreeMap<u16, UrlPath>,
+    /// A name that only redirects (301, path kept) to another: `www.` handling.
+    #[serde(default)]
+    pub name_redirect: Option<NameRedirect>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameRedirect {
+    pub from: DomainName,
+    pub to: DomainName,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +49,30 @@ pub enum VhostKind {
     Redirect { to: RedirectUrl, permanent: bool },
     /// Serve the suspension page.
     Suspended,
+    /// Files from a document root, PHP through a PHP-FPM socket (the
+    /// tenant's pool, or the site's own when it has ini overrides).
+    Php { root: AbsPath, socket: AbsPath },
+}
+
+/// A PHP-FPM master with one pool, run as the tenant (one per tenant and
+/// PHP version). The master is not root, so the pool cannot switch users.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FpmPoolSpec {
+    /// The tenant's account: pool name, user, group, socket owner.
+    pub tenant: AccountName,
+    pub version: PhpVersion,
+    pub socket: AbsPath,
+    pub pid: AbsPath,
+    pub error_log: AbsPath,
+    /// `open_basedir`: the tenant's home.
+    pub home: AbsPath,
+    /// Uploads, sessions, temp files.
+    pub tmp: AbsPath,
+    pub max_children: u32,
+    pub memory_mb: u32,
+    pub max_execution_s: u32,
+    pub upload_mb: u32,
 }
 
 /// The nginx main configuration Berth manages for a node.
@@ -43,5 +85,5 @@ pub struct NginxMainSpec {
     /// Address of the catch-all server that answers unknown hosts with 404.
     pub default_listen: Vec<SocketAddr>,
     /// Run workers as this user (`None`: nginx's default).
-    pub user: Option<crate::AccountName>,
+    pub user: Option<AccountName>,
 }

@@ -11,6 +11,7 @@ pub mod desired;
 pub mod error;
 pub mod ids;
 pub mod names;
+pub mod php;
 pub mod role;
 pub mod time;
 

@@ -457,6 +457,65 @@ validated!(
     }
 );
 
+validated!(
+    /// A PHP version as `major.minor` (`8.2`): names the `php-fpm8.2` binary.
+    PhpVersion,
+    "php version",
+    |s| {
+        let ok = matches!(s.split_once('.'), Some((a, b))
+            if (1..=2).contains(&a.len()) && (1..=2).contains(&b.len())
+                && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()));
+        if ok { Ok(s) } else { Err("must be major.minor, like 8.2") }
+    }
+);
+
+validated!(
+    /// A URL path on a site (`/old/page`, `/errors/404.html`): starts with
+    /// `/`, at most 512 characters of letters, digits and `-._~/%+!,`, no
+    /// `..` segment. Safe to write into an nginx config unquoted.
+    UrlPath,
+    "path",
+    |s| {
+        if s.is_empty() || s.len() > 512 || !s.starts_with('/') {
+            return Err("must start with / and be at most 512 characters");
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "-._~/%+!,".contains(c)) {
+            return Err("may hold only letters, digits, '/' and -._~%+!,");
+        }
+        if s.split('/').any(|seg| seg == ".." || seg == ".") {
+            return Err("must not contain '.' or '..' segments");
+        }
+        if s.contains("//") {
+            return Err("must not contain '//'");
+        }
+        Ok(s)
+    }
+);
+
+validated!(
+    /// Where a redirect goes: a path on the same site (`/new`) or a URL
+    /// (`https://example.net/x`), under the rules of `UrlPath` or `RedirectUrl`.
+    RedirectTarget,
+    "redirect target",
+    |s| {
+        if s.starts_with('/') {
+            UrlPath::parse(&s).map(|_| s).map_err(|e| e.why)
+        } else {
+            RedirectUrl::parse(&s).map(|_| s).map_err(|e| e.why)
+        }
+    }
+);
+
+impl DomainName {
+    /// The name with `www.` added, or taken off when it has it.
+    pub fn www_partner(&self) -> Option<DomainName> {
+        match self.0.strip_prefix("www.") {
+            Some(bare) => DomainName::parse(bare).ok(),
+            None => DomainName::parse(&format!("www.{}", self.0)).ok(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod path_url_tests {
     use super::*;
@@ -491,6 +550,21 @@ mod path_url_tests {
             "https://",
         ] {
             assert!(RedirectUrl::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn php_versions_and_url_paths() {
+        assert!(PhpVersion::parse("8.2").is_ok());
+        for bad in ["8", "8.", ".2", "8.2.1", "8;2", "x.y", "100.1"] {
+            assert!(PhpVersion::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(UrlPath::parse("/old/page.html").is_ok());
+        assert!(UrlPath::parse("/").is_ok());
+        for bad in [
+            "", "old", "/a/../b", "/a/./b", "/a b", "/a;b", "/a{b}", "/a\nb", "/\"x", "/$uri", "//x",
+        ] {
+            assert!(UrlPath::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -4,3 +4,4 @@
 //! Applying the output is the agent's job (`berth-agent::apply`).
 
 pub mod nginx;
+pub mod php_fpm;

@@ -48,32 +48,80 @@ pub fn vhost_file_name(spec: &VhostSpec) -> String {
     format!("{}.conf", spec.site)
 }
 
-/// One `server {}` block.
-pub fn render_vhost(spec: &VhostSpec) -> String {
-    let mut s = String::from(HEADER);
-    let _ = writeln!(s, "# site {}", spec.site);
+/// Deny dot-files (`.git`, `.env`, `.user.ini`), except ACME's `.well-known`.
+const DENY_HIDDEN: &str = "    location ~ /\\.(?!well-known/) {\n        deny all;\n    }\n";
+
+fn head(s: &mut String, spec: &VhostSpec, names: &[&str]) {
     s.push_str("server {\n");
     for l in &spec.listen {
         let _ = writeln!(s, "    listen {l};");
     }
-    let names: Vec<&str> = spec.server_names.iter().map(|n| n.as_str()).collect();
     let _ = writeln!(s, "    server_name {};", names.join(" "));
     let _ = writeln!(s, "    access_log {};", spec.access_log);
     let _ = writeln!(s, "    error_log {};", spec.error_log);
     // Lets the agent's health check prove that this block (this revision)
     // answered, whatever the status.
     let _ = writeln!(s, "    add_header X-Berth-Site {} always;", spec.site);
+}
+
+/// Path redirects and error pages, for kinds that serve the site's own URLs.
+fn site_extras(s: &mut String, spec: &VhostSpec) {
+    for (code, page) in &spec.error_pages {
+        let _ = writeln!(s, "    error_page {code} {page};");
+    }
+    for r in &spec.redirects {
+        let _ = writeln!(
+            s,
+            "    location = {} {{\n        return {} \"{}\";\n    }}",
+            r.from, r.code, r.to
+        );
+    }
+}
+
+fn files(s: &mut String, root: &berth_proto::AbsPath, index: &str) {
+    let _ = writeln!(s, "    root {root};");
+    let _ = writeln!(s, "    index {index};");
+    // A tenant's symlink to another tenant's file must not be served
+    // (measured: without this nginx follows it; isolation-probe.md).
+    // `from=` skips the root-owned directories above the web root.
+    s.push_str("    disable_symlinks if_not_owner from=$document_root;\n");
+    s.push_str(DENY_HIDDEN);
+}
+
+/// The server blocks of one site: the site itself, and the `www.` redirect
+/// when it has one.
+pub fn render_vhost(spec: &VhostSpec) -> String {
+    let mut s = String::from(HEADER);
+    let _ = writeln!(s, "# site {}", spec.site);
+    let names: Vec<&str> = spec
+        .server_names
+        .iter()
+        .filter(|n| spec.name_redirect.as_ref().is_none_or(|r| r.from != **n))
+        .map(|n| n.as_str())
+        .collect();
+    head(&mut s, spec, &names);
     match &spec.kind {
         VhostKind::Static { root } => {
-            let _ = writeln!(s, "    root {root};");
-            s.push_str("    index index.html index.htm;\n");
-            // A tenant's symlink to another tenant's file must not be served
-            // (measured: without this nginx follows it; isolation-probe.md).
-            // `from=` skips the root-owned directories above the web root.
-            s.push_str("    disable_symlinks if_not_owner from=$document_root;\n");
+            files(&mut s, root, "index.html index.htm");
+            site_extras(&mut s, spec);
             s.push_str("    location / {\n        try_files $uri $uri/ =404;\n    }\n");
         }
+        VhostKind::Php { root, socket } => {
+            files(&mut s, root, "index.php index.html index.htm");
+            site_extras(&mut s, spec);
+            // Front-controller routing (WordPress, Laravel…): a missing file
+            // goes to /index.php.
+            s.push_str("    location / {\n        try_files $uri $uri/ /index.php$is_args$args;\n    }\n");
+            s.push_str("    location ~ [^/]\\.php$ {\n");
+            // Only existing scripts reach PHP (no `/upload.jpg/x.php` tricks).
+            s.push_str("        try_files $uri =404;\n");
+            s.push_str("        include /etc/nginx/fastcgi_params;\n");
+            s.push_str("        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n");
+            let _ = writeln!(s, "        fastcgi_pass unix:{socket};");
+            s.push_str("    }\n");
+        }
         VhostKind::Proxy { upstream } => {
+            site_extras(&mut s, spec);
             s.push_str("    location / {\n");
             let _ = writeln!(s, "        proxy_pass http://{upstream};");
             s.push_str("        proxy_http_version 1.1;\n");
@@ -97,5 +145,10 @@ pub fn render_vhost(spec: &VhostSpec) -> String {
         }
     }
     s.push_str("}\n");
+    if let Some(r) = &spec.name_redirect {
+        head(&mut s, spec, &[r.from.as_str()]);
+        let _ = writeln!(s, "    return 301 $scheme://{}$request_uri;", r.to);
+        s.push_str("}\n");
+    }
     s
 }

@@ -3,7 +3,9 @@
 //! the exact expected output. Run with `BERTH_BLESS=1` to rewrite the expected
 //! part after an intended change (and review the diff).
 
-use berth_proto::desired::{NginxMainSpec, VhostSpec};
+use berth_proto::AbsPath;
+use berth_proto::desired::{FpmPoolSpec, NginxMainSpec, VhostSpec};
+use berth_proto::php::PhpIni;
 use std::path::Path;
 
 const SEP: &str = "\n----- output -----\n";
@@ -45,6 +47,30 @@ fn nginx_golden() {
         } else {
             let spec: VhostSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
             Ok(berth_services::nginx::render_vhost(&spec))
+        }
+    });
+}
+
+#[test]
+fn php_fpm_golden() {
+    check_dir("php-fpm", |input| {
+        // The pool spec, plus for a site pool "site" and "site_socket" and "ini".
+        let mut v: serde_json::Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+        let site = v
+            .as_object_mut()
+            .and_then(|o| Some((o.remove("site")?, o.remove("site_socket")?, o.remove("ini")?)));
+        let spec: FpmPoolSpec = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        match site {
+            None => {
+                let include = AbsPath::parse("/var/lib/berth/php/acme/8.2/current").map_err(|e| e.to_string())?;
+                Ok(berth_services::php_fpm::render_pool(&spec, &include))
+            }
+            Some((site, sock, ini)) => {
+                let site = serde_json::from_value(site).map_err(|e| e.to_string())?;
+                let sock: AbsPath = serde_json::from_value(sock).map_err(|e| e.to_string())?;
+                let ini: PhpIni = serde_json::from_value(ini).map_err(|e| e.to_string())?;
+                Ok(berth_services::php_fpm::render_site_pool(&spec, site, &sock, &ini))
+            }
         }
     });
 }

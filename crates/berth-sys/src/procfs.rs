@@ -1,4 +1,4 @@
-//! Reading `/proc`: which processes are children of which.
+//! Reading `/proc`: which processes are children of which, and whose.
 
 use std::fs;
 
@@ -29,6 +29,35 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// The real uid of `pid`.
+pub fn uid_of(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The command line of `pid` as one string (arguments joined by spaces;
+/// a process may have rewritten it, like php-fpm's `php-fpm: pool x`).
+pub fn cmdline(pid: u32) -> Option<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        String::from_utf8_lossy(&raw)
+            .split('\0')
+            .filter(|a| !a.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Live processes of `uid` whose parent is init and whose command line
+/// starts with `prefix`: what a crashed master leaves behind.
+pub fn orphans(uid: u32, prefix: &str) -> Vec<u32> {
+    children_of(1)
+        .into_iter()
+        .filter(|p| alive(*p) && uid_of(*p) == Some(uid) && cmdline(*p).is_some_and(|c| c.starts_with(prefix)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,6 +68,17 @@ mod tests {
         let parent = parent_of(me).unwrap();
         assert!(children_of(parent).contains(&me));
         assert!(alive(me));
+        assert_eq!(uid_of(me), Some(berth_uid()));
+        assert!(cmdline(me).is_some_and(|c| !c.is_empty()));
         assert!(!alive(u32::MAX - 1));
+    }
+
+    fn berth_uid() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(u32::MAX)
     }
 }

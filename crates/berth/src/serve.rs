@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Where tenants' homes (and their sites' files) are.
     #[arg(long, default_value = "/home", env = "BERTH_HOMES_ROOT")]
     pub homes_root: PathBuf,
+    /// Where PHP-FPM masters keep their configs and sockets; outside the
+    /// data dir (0700), since the masters run as the tenants.
+    #[arg(long, default_value = "/var/lib/berth/php", env = "BERTH_PHP_ROOT")]
+    pub php_root: PathBuf,
     /// Run only the panel: no websites on this machine.
     #[arg(long)]
     pub no_local_node: bool,
@@ -47,6 +51,11 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![args.web_listen],
+        php_root: {
+            std::fs::create_dir_all(&args.php_root)?;
+            abs(&std::fs::canonicalize(&args.php_root)?)?
+        },
+        php_sbin: PathBuf::from("/usr/sbin"),
     })
 }
 

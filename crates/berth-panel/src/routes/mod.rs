@@ -90,6 +90,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
         .routes(routes!(sites::suspend_site))
         .routes(routes!(sites::unsuspend_site))
+        .routes(routes!(sites::php_versions))
         .routes(routes!(nodes::revisions))
         .routes(routes!(nodes::journal))
         .routes(routes!(nodes::drift, nodes::resolve_drift))

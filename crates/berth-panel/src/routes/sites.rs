@@ -15,7 +15,9 @@ use berth_db::jobs::NewJob;
 use berth_db::{Conn, packages, sites, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::packages::Resource;
-use berth_proto::api::sites::{CreateSite, MAX_ALIASES, Site, SiteChange, SiteKind, SiteQuery, SiteStatus, UpdateSite};
+use berth_proto::api::sites::{
+    CreateSite, MAX_ALIASES, PhpVersions, Site, SiteChange, SiteKind, SiteOptions, SiteQuery, SiteStatus, UpdateSite,
+};
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::{ApiErrorBody, DomainName, JobId, SiteId, TenantId};
 use serde_json::json;
@@ -97,7 +99,40 @@ fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_kind(kind: &SiteKind) -> ApiResult<()> {
+/// Check a site's kind and options together; a PHP site without a version
+/// gets the node's newest.
+fn check_kind(st: &SharedState, kind: &mut SiteKind, options: &SiteOptions) -> ApiResult<()> {
+    options
+        .check()
+        .map_err(|(field, msg)| ApiError::invalid_field(field, msg))?;
+    if !options.error_pages.is_empty() && !matches!(kind, SiteKind::Static | SiteKind::Php { .. }) {
+        return Err(ApiError::invalid_field(
+            "options.error_pages",
+            "error pages are served from the site's files: static and PHP sites only",
+        ));
+    }
+    if let SiteKind::Php { version, .. } = kind
+        && let Some(node) = &st.node
+    {
+        let have = node.php_versions();
+        match version {
+            Some(v) if !have.contains(v) => {
+                let list: Vec<&str> = have.iter().map(|v| v.as_str()).collect();
+                return Err(ApiError::invalid_field(
+                    "kind.version",
+                    format!("PHP {v} is not installed (installed: {})", list.join(", ")),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                *version = Some(
+                    have.last()
+                        .cloned()
+                        .ok_or_else(|| ApiError::invalid_field("kind", "no PHP version is installed on the node"))?,
+                );
+            }
+        }
+    }
     if let SiteKind::Proxy { upstream } = kind {
         if !upstream.ip().is_loopback() {
             return Err(ApiError::invalid_field(
@@ -151,8 +186,9 @@ pub async fn create_site(
     Json(req): Json<CreateSite>,
 ) -> ApiResult<(StatusCode, Reply<SiteChange>)> {
     let scope = auth.authorize(Permission::SitesWrite)?;
+    let mut req = req;
     check_names(&req.domain, &req.aliases)?;
-    check_kind(&req.kind)?;
+    check_kind(&st, &mut req.kind, &req.options)?;
     let mut tx = st.db.begin().await?;
     let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
         .await
@@ -161,7 +197,7 @@ pub async fn create_site(
         return Err(ApiError::conflict("the tenant is suspended"));
     }
     check_quota(&mut tx, tenant.id, 1, 1 + req.aliases.len() as i64).await?;
-    let site = sites::insert(&mut tx, tenant.id, &req.domain, &req.aliases, &req.kind).await?;
+    let site = sites::insert(&mut tx, tenant.id, &req.domain, &req.aliases, &req.kind, &req.options).await?;
     let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", site.id, tenant.id).await?;
     let site = sites::get(&mut tx, &scope, site.id).await?;
     audit(
@@ -170,13 +206,27 @@ pub async fn create_site(
         ev(
             &site,
             "site.create",
-            json!({ "domain": site.domain, "aliases": site.aliases, "kind": site.kind, "job_id": job_id }),
+            json!({ "domain": site.domain, "aliases": site.aliases, "kind": site.kind, "options": site.options,
+                "job_id": job_id }),
         ),
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
     Ok((StatusCode::CREATED, Reply(SiteChange { site, job_id })))
+}
+
+/// PHP versions installed on the node, and the ini keys sites may set.
+#[utoipa::path(get, path = "/api/v1/php/versions", tag = "sites",
+    responses((status = 200, body = PhpVersions)), security(("bearer" = [])))]
+pub async fn php_versions(State(st): State<SharedState>, auth: Authed) -> ApiResult<Reply<PhpVersions>> {
+    auth.authorize(Permission::SitesRead)?;
+    let versions = st.node.as_ref().map(|n| n.php_versions()).unwrap_or_default();
+    Ok(Reply(PhpVersions {
+        default: versions.last().cloned(),
+        versions,
+        ini_keys: berth_proto::php::allowed_keys().map(str::to_owned).collect(),
+    }))
 }
 
 /// One site.
@@ -208,10 +258,22 @@ pub async fn update_site(
             check_quota(&mut tx, before.tenant_id, 0, added).await?;
         }
     }
-    if let Some(k) = &req.kind {
-        check_kind(k)?;
+    let mut req = req;
+    if req.kind.is_some() || req.options.is_some() {
+        let mut kind = req.kind.clone().unwrap_or_else(|| before.kind.clone());
+        check_kind(&st, &mut kind, req.options.as_ref().unwrap_or(&before.options))?;
+        if req.kind.is_some() {
+            req.kind = Some(kind);
+        }
     }
-    sites::update(&mut tx, id, req.aliases.as_deref(), req.kind.as_ref()).await?;
+    sites::update(
+        &mut tx,
+        id,
+        req.aliases.as_deref(),
+        req.kind.as_ref(),
+        req.options.as_ref(),
+    )
+    .await?;
     let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", id, before.tenant_id).await?;
     let after = sites::get(&mut tx, &scope, id).await?;
     audit(
@@ -221,7 +283,8 @@ pub async fn update_site(
             &after,
             "site.update",
             json!({
-                "aliases": [before.aliases, after.aliases], "kind": [before.kind, after.kind], "job_id": job_id
+                "aliases": [before.aliases, after.aliases], "kind": [before.kind, after.kind],
+                "options": [before.options, after.options], "job_id": job_id
             }),
         ),
     )

@@ -5,6 +5,7 @@ mod auth_flows;
 mod common;
 mod hostile;
 mod jobs_api;
+mod php_sites;
 mod rbac;
 mod routes_walk;
 mod settings_audit;

@@ -15,14 +15,19 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn free_addr() -> anyhow::Result<SocketAddr> {
+pub(crate) fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 /// GET / by Host header; (status, headers+body text).
-async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
+pub(crate) async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
+    get_path(addr, host, "/").await
+}
+
+/// GET a path by Host header; (status, headers+body text).
+pub(crate) async fn get_path(addr: SocketAddr, host: &str, path: &str) -> anyhow::Result<(u16, String)> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
         .await?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await?;
@@ -33,7 +38,7 @@ async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
     ))
 }
 
-async fn job_done(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Value> {
+pub(crate) async fn job_done(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Value> {
     for _ in 0..400 {
         let (_, j) = p.get(&format!("/api/v1/jobs/{id}"), token).await?;
         match j["state"].as_str() {
@@ -122,7 +127,7 @@ async fn history(p: &TestPanel, web: SocketAddr, prefix: &std::path::Path, a_dom
 }
 
 /// Removes the tenants' Linux users when dropped, also on a panic.
-struct DeleteUsers(Vec<String>);
+pub(crate) struct DeleteUsers(pub Vec<String>);
 
 impl Drop for DeleteUsers {
     #[allow(clippy::disallowed_methods)] // Drop cannot await the async Cmd
@@ -132,8 +137,31 @@ impl Drop for DeleteUsers {
                 .arg(u)
                 .env_clear()
                 .status();
+            // userdel keeps a group with other members (the web user).
+            let _ = std::process::Command::new("/usr/sbin/groupdel")
+                .arg(u)
+                .env_clear()
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
+}
+
+/// A local node under `dir` (which must be 0755): homes, nginx, PHP.
+pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Result<NodeConfig> {
+    let abs = |p: std::path::PathBuf| AbsPath::parse(&p.display().to_string());
+    Ok(NodeConfig {
+        homes_root: abs(dir.join("homes"))?,
+        nginx: NginxMainSpec {
+            prefix: abs(dir.join("nginx"))?,
+            workers: 1,
+            default_listen: vec![web],
+            user: Some(AccountName::parse("berth-web")?),
+        },
+        web_listen: vec![web],
+        php_root: abs(dir.join("php"))?,
+        php_sbin: "/usr/sbin".into(),
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,16 +173,7 @@ async fn sites_are_served_by_real_nginx() -> anyhow::Result<()> {
         let web = free_addr()?;
         let homes = tmp.path().join("homes");
         let mut cfg = config();
-        cfg.node = Some(NodeConfig {
-            homes_root: AbsPath::parse(&homes.display().to_string())?,
-            nginx: NginxMainSpec {
-                prefix: AbsPath::parse(&tmp.path().join("nginx").display().to_string())?,
-                workers: 1,
-                default_listen: vec![web],
-                user: Some(AccountName::parse("berth-web")?),
-            },
-            web_listen: vec![web],
-        });
+        cfg.node = Some(node_config(tmp.path(), web)?);
         let _nginx = berth_agent::nginx::StopOnDrop {
             prefix: tmp.path().join("nginx"),
         };

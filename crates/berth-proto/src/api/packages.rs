@@ -20,10 +20,13 @@ pub enum Resource {
     CronJobs,
     SshUsers,
     Tenants,
+    PhpMemoryMb,
+    PhpMaxExecutionS,
+    PhpUploadMb,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Sites,
         Resource::Domains,
         Resource::Databases,
@@ -35,6 +38,9 @@ impl Resource {
         Resource::CronJobs,
         Resource::SshUsers,
         Resource::Tenants,
+        Resource::PhpMemoryMb,
+        Resource::PhpMaxExecutionS,
+        Resource::PhpUploadMb,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +56,9 @@ impl Resource {
             Resource::CronJobs => "cron_jobs",
             Resource::SshUsers => "ssh_users",
             Resource::Tenants => "tenants",
+            Resource::PhpMemoryMb => "php_memory_mb",
+            Resource::PhpMaxExecutionS => "php_max_execution_s",
+            Resource::PhpUploadMb => "php_upload_mb",
         }
     }
 }
@@ -60,7 +69,9 @@ impl fmt::Display for Resource {
     }
 }
 
-/// Limits of a package. `null` (absent) means unlimited; 0 means none allowed.
+/// Limits of a package. For counts `null` (absent) means unlimited and 0
+/// none allowed; for the PHP settings `null` means Berth's default, and
+/// `php_workers` is `pm.max_children` of each pool (null: 10).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -87,6 +98,15 @@ pub struct Limits {
     /// For reseller allocations: how many tenants the reseller may own.
     #[serde(default)]
     pub tenants: Option<i64>,
+    /// PHP `memory_limit` of the tenant's pools, in MB (null: 256).
+    #[serde(default)]
+    pub php_memory_mb: Option<i64>,
+    /// PHP `max_execution_time` in seconds (null: 60).
+    #[serde(default)]
+    pub php_max_execution_s: Option<i64>,
+    /// PHP `upload_max_filesize` and `post_max_size`, in MB (null: 64).
+    #[serde(default)]
+    pub php_upload_mb: Option<i64>,
 }
 
 impl Limits {
@@ -103,6 +123,9 @@ impl Limits {
             Resource::CronJobs => self.cron_jobs,
             Resource::SshUsers => self.ssh_users,
             Resource::Tenants => self.tenants,
+            Resource::PhpMemoryMb => self.php_memory_mb,
+            Resource::PhpMaxExecutionS => self.php_max_execution_s,
+            Resource::PhpUploadMb => self.php_upload_mb,
         }
     }
 
@@ -119,6 +142,9 @@ impl Limits {
             Resource::CronJobs => &mut self.cron_jobs,
             Resource::SshUsers => &mut self.ssh_users,
             Resource::Tenants => &mut self.tenants,
+            Resource::PhpMemoryMb => &mut self.php_memory_mb,
+            Resource::PhpMaxExecutionS => &mut self.php_max_execution_s,
+            Resource::PhpUploadMb => &mut self.php_upload_mb,
         };
         *slot = v;
     }

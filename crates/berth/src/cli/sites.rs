@@ -4,16 +4,27 @@
 use super::output::{Ctx, opt, page_footer, ts};
 use super::table::{Table, print_fields};
 use anyhow::bail;
-use berth_proto::api::sites::{CreateSite, Site, SiteChange, SiteKind, SiteQuery, UpdateSite};
-use berth_proto::{DomainName, RedirectUrl, SiteId, TenantId};
+use berth_proto::api::sites::{
+    CreateSite, PathRedirect, Site, SiteChange, SiteKind, SiteOptions, SiteQuery, UpdateSite, WwwMode,
+};
+use berth_proto::php::PhpIni;
+use berth_proto::{DomainName, PhpVersion, RedirectTarget, RedirectUrl, SiteId, TenantId, UrlPath};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct KindArgs {
     /// Serve files from the site's public_html (the default).
-    #[arg(long, conflicts_with_all = ["proxy", "redirect"])]
+    #[arg(long, conflicts_with_all = ["proxy", "redirect", "php"])]
     static_files: bool,
+    /// Serve files and PHP through the tenant's PHP-FPM pool; optionally
+    /// the version (default: the node's newest).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["proxy", "redirect"])]
+    php: Option<String>,
+    /// With --php: an ini override KEY=VALUE (repeatable; allowlisted keys).
+    #[arg(long = "ini", requires = "php")]
+    ini: Vec<String>,
     /// Pass requests to a local application (loopback address:port).
     #[arg(long, conflicts_with = "redirect")]
     proxy: Option<SocketAddr>,
@@ -26,8 +37,25 @@ pub struct KindArgs {
 }
 
 impl KindArgs {
-    fn kind(&self) -> Option<SiteKind> {
-        if let Some(u) = self.proxy {
+    fn kind(&self) -> anyhow::Result<Option<SiteKind>> {
+        Ok(if let Some(v) = &self.php {
+            let version = if v.is_empty() {
+                None
+            } else {
+                Some(PhpVersion::parse(v)?)
+            };
+            let mut ini = BTreeMap::new();
+            for kv in &self.ini {
+                let Some((k, v)) = kv.split_once('=') else {
+                    bail!("--ini takes KEY=VALUE, not {kv:?}");
+                };
+                ini.insert(k.to_owned(), v.to_owned());
+            }
+            Some(SiteKind::Php {
+                version,
+                ini: PhpIni::try_from(ini)?,
+            })
+        } else if let Some(u) = self.proxy {
             Some(SiteKind::Proxy { upstream: u })
         } else if let Some(to) = &self.redirect {
             Some(SiteKind::Redirect {
@@ -38,8 +66,105 @@ impl KindArgs {
             Some(SiteKind::Static)
         } else {
             None
-        }
+        })
     }
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum WwwArg {
+    None,
+    Alias,
+    RedirectToWww,
+    RedirectToBare,
+}
+
+/// Site options as flags; on update only the given ones change.
+#[derive(clap::Args, Debug)]
+pub struct OptionArgs {
+    /// How the www. form of the domain is treated.
+    #[arg(long, value_enum)]
+    www: Option<WwwArg>,
+    /// A path redirect FROM=TO or FROM=TO=CODE (301 default; 302, 307, 308);
+    /// TO is a path on the site or a URL. Repeatable; replaces the list.
+    #[arg(long = "redirect-path")]
+    redirect_paths: Vec<String>,
+    /// Remove every path redirect.
+    #[arg(long, conflicts_with = "redirect_paths")]
+    no_redirect_paths: bool,
+    /// An error page CODE=PATH (for example 404=/errors/404.html). Repeatable; replaces the list.
+    #[arg(long = "error-page")]
+    error_pages: Vec<String>,
+    /// Remove every error page.
+    #[arg(long, conflicts_with = "error_pages")]
+    no_error_pages: bool,
+    /// Redirect HTTP to HTTPS (takes effect once the site has a certificate).
+    #[arg(long)]
+    force_https: Option<bool>,
+    /// Send Strict-Transport-Security over HTTPS.
+    #[arg(long)]
+    hsts: Option<bool>,
+}
+
+impl OptionArgs {
+    fn given(&self) -> bool {
+        self.www.is_some()
+            || !self.redirect_paths.is_empty()
+            || self.no_redirect_paths
+            || !self.error_pages.is_empty()
+            || self.no_error_pages
+            || self.force_https.is_some()
+            || self.hsts.is_some()
+    }
+
+    /// `base` with the given flags applied.
+    fn apply(&self, mut o: SiteOptions) -> anyhow::Result<SiteOptions> {
+        if let Some(w) = self.www {
+            o.www = match w {
+                WwwArg::None => WwwMode::None,
+                WwwArg::Alias => WwwMode::Alias,
+                WwwArg::RedirectToWww => WwwMode::RedirectToWww,
+                WwwArg::RedirectToBare => WwwMode::RedirectToBare,
+            };
+        }
+        if self.no_redirect_paths || !self.redirect_paths.is_empty() {
+            o.redirects = self
+                .redirect_paths
+                .iter()
+                .map(|r| parse_redirect(r))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if self.no_error_pages || !self.error_pages.is_empty() {
+            o.error_pages = BTreeMap::new();
+            for e in &self.error_pages {
+                let Some((code, path)) = e.split_once('=') else {
+                    bail!("--error-page takes CODE=PATH, not {e:?}");
+                };
+                o.error_pages.insert(code.parse()?, UrlPath::parse(path)?);
+            }
+        }
+        if let Some(f) = self.force_https {
+            o.force_https = f;
+        }
+        if let Some(h) = self.hsts {
+            o.hsts = h;
+        }
+        Ok(o)
+    }
+}
+
+fn parse_redirect(r: &str) -> anyhow::Result<PathRedirect> {
+    let Some((from, rest)) = r.split_once('=') else {
+        bail!("--redirect-path takes FROM=TO or FROM=TO=CODE, not {r:?}");
+    };
+    let (to, code) = match rest.rsplit_once('=') {
+        Some((to, c)) if matches!(c, "301" | "302" | "307" | "308") => (to, c.parse()?),
+        _ => (rest, 301),
+    };
+    Ok(PathRedirect {
+        from: UrlPath::parse(from)?,
+        to: RedirectTarget::parse(to)?,
+        code,
+    })
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -69,6 +194,8 @@ pub enum SitesCmd {
         aliases: Vec<DomainName>,
         #[command(flatten)]
         kind: KindArgs,
+        #[command(flatten)]
+        options: OptionArgs,
         /// Follow the job until the site is live.
         #[arg(long)]
         wait: bool,
@@ -83,6 +210,8 @@ pub enum SitesCmd {
         no_aliases: bool,
         #[command(flatten)]
         kind: KindArgs,
+        #[command(flatten)]
+        options: OptionArgs,
         #[arg(long)]
         wait: bool,
     },
@@ -111,6 +240,15 @@ fn kind_text(k: &SiteKind) -> String {
         SiteKind::Static => "static".into(),
         SiteKind::Proxy { upstream } => format!("proxy → {upstream}"),
         SiteKind::Redirect { to, permanent } => format!("redirect {} → {to}", if *permanent { 301 } else { 302 }),
+        SiteKind::Php { version, ini } => {
+            let v = version.as_ref().map_or("default".into(), |v| v.to_string());
+            if ini.is_empty() {
+                format!("php {v}")
+            } else {
+                let kv: Vec<String> = ini.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("php {v} ({})", kv.join(", "))
+            }
+        }
     }
 }
 
@@ -158,13 +296,15 @@ pub async fn run(ctx: &Ctx, cmd: SitesCmd) -> anyhow::Result<ExitCode> {
             tenant,
             aliases,
             kind,
+            options,
             wait,
         } => {
             let req = CreateSite {
                 tenant_id: tenant,
                 domain,
                 aliases,
-                kind: kind.kind().unwrap_or(SiteKind::Static),
+                kind: kind.kind()?.unwrap_or(SiteKind::Static),
+                options: options.apply(SiteOptions::default())?,
             };
             (c.create_site(&req).await?, wait)
         }
@@ -173,6 +313,7 @@ pub async fn run(ctx: &Ctx, cmd: SitesCmd) -> anyhow::Result<ExitCode> {
             aliases,
             no_aliases,
             kind,
+            options,
             wait,
         } => {
             let aliases = if no_aliases {
@@ -182,11 +323,18 @@ pub async fn run(ctx: &Ctx, cmd: SitesCmd) -> anyhow::Result<ExitCode> {
             } else {
                 Some(aliases)
             };
-            let kind = kind.kind();
-            if aliases.is_none() && kind.is_none() {
-                bail!("nothing to change: give --alias, --no-aliases, --static-files, --proxy or --redirect");
+            let kind = kind.kind()?;
+            let options = if options.given() {
+                Some(options.apply(c.get_site(id).await?.options)?)
+            } else {
+                None
+            };
+            if aliases.is_none() && kind.is_none() && options.is_none() {
+                bail!(
+                    "nothing to change: give aliases, a kind (--static-files, --php, --proxy, --redirect) or options"
+                );
             }
-            (c.update_site(id, &UpdateSite { aliases, kind }).await?, wait)
+            (c.update_site(id, &UpdateSite { aliases, kind, options }).await?, wait)
         }
         SitesCmd::Suspend { id, wait } => (c.suspend_site(id).await?, wait),
         SitesCmd::Unsuspend { id, wait } => (c.unsuspend_site(id).await?, wait),
@@ -225,6 +373,27 @@ fn show(ctx: &Ctx, s: &Site) -> anyhow::Result<()> {
                 },
             ),
             ("kind", kind_text(&s.kind)),
+            ("www", format!("{:?}", s.options.www).to_lowercase()),
+            (
+                "redirects",
+                s.options
+                    .redirects
+                    .iter()
+                    .map(|r| format!("{} → {} ({})", r.from, r.to, r.code))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
+                "error pages",
+                s.options
+                    .error_pages
+                    .iter()
+                    .map(|(c, p)| format!("{c} {p}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            ("force https", s.options.force_https.to_string()),
+            ("hsts", s.options.hsts.to_string()),
             ("status", s.status.as_str().into()),
             ("tenant", s.tenant_id.to_string()),
             ("document root", format!("~/{}", s.document_root)),
