@@ -579,6 +579,41 @@ impl LocalNode {
         })
     }
 
+    /// A page of a site's access or error log (newest last).
+    pub fn site_log(
+        &self,
+        tenant: &AccountName,
+        domain: &DomainName,
+        error_log: bool,
+        before: Option<u64>,
+        lines: usize,
+    ) -> Result<crate::logs::LogPage, NodeError> {
+        // Every directory on this path is root-owned (see the layout above),
+        // so a tenant cannot swap one for a symlink; the file itself is
+        // opened without following links.
+        let path = self
+            .tenant_home(tenant)
+            .join("domains")
+            .join(domain.as_str())
+            .join("logs")
+            .join(if error_log { "error.log" } else { "access.log" });
+        crate::logs::tail(&path, before, lines).map_err(io(&path))
+    }
+
+    /// Delete a site's directory (`domains/<domain>`: files, logs, tmp).
+    /// `false` when it was not there.
+    pub fn delete_site_files(&self, tenant: &AccountName, domain: &DomainName) -> Result<bool, NodeError> {
+        let dir = self.tenant_home(tenant).join("domains").join(domain.as_str());
+        match std::fs::symlink_metadata(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(&dir)(e)),
+            // Root-owned parents: this is the directory Berth made, and
+            // remove_dir_all does not follow symlinks inside it.
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dir).map(|_| true).map_err(io(&dir)),
+            Ok(_) => Err(NodeError::Invalid(format!("{} is not a directory", dir.display()))),
+        }
+    }
+
     /// Take a site's server block away (its files stay).
     pub async fn remove_site(&self, site: SiteId, reason: &str) -> Result<Option<ApplyReport>, NodeError> {
         self.drop_site_pools(site, None, reason).await?;

@@ -3,7 +3,9 @@
 use crate::{Client, ClientError};
 use berth_proto::SiteId;
 use berth_proto::api::Page;
-use berth_proto::api::sites::{CreateSite, Site, SiteChange, SiteQuery, UpdateSite};
+use berth_proto::api::sites::{
+    CreateSite, PhpVersions, Site, SiteChange, SiteLog, SiteLogQuery, SiteQuery, UpdateSite,
+};
 use reqwest::Method;
 
 impl Client {
@@ -27,9 +29,21 @@ impl Client {
         self.send_json(Method::PATCH, &format!("/api/v1/sites/{id}"), req).await
     }
 
-    /// `DELETE /api/v1/sites/{id}` (202): the job that takes it off its node.
-    pub async fn delete_site(&self, id: SiteId) -> Result<SiteChange, ClientError> {
-        self.delete_json(&format!("/api/v1/sites/{id}")).await
+    /// `DELETE /api/v1/sites/{id}` (202): the job that takes it off its
+    /// node (and deletes its files with `delete_files`).
+    pub async fn delete_site(&self, id: SiteId, delete_files: bool) -> Result<SiteChange, ClientError> {
+        let q = if delete_files { "?delete_files=true" } else { "" };
+        self.delete_json(&format!("/api/v1/sites/{id}{q}")).await
+    }
+
+    /// `GET /api/v1/sites/{id}/logs`.
+    pub async fn site_logs(&self, id: SiteId, q: &SiteLogQuery) -> Result<SiteLog, ClientError> {
+        self.get_query(&format!("/api/v1/sites/{id}/logs"), q).await
+    }
+
+    /// `GET /api/v1/php/versions`.
+    pub async fn php_versions(&self) -> Result<PhpVersions, ClientError> {
+        self.get("/api/v1/php/versions").await
     }
 
     /// `POST /api/v1/sites/{id}/suspend`.

@@ -241,6 +241,15 @@ pub async fn delete(c: &mut Conn, id: SiteId) -> DbResult<()> {
     if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }
 
+/// Does any site answer to this domain?
+pub async fn domain_in_use(c: &mut Conn, domain: &DomainName) -> DbResult<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM site_domains WHERE domain = $1")
+        .bind(domain.as_str().to_owned())
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(i(&row, "n")? > 0)
+}
+
 /// The kinds of the sites of the tenant with this account name (which PHP
 /// versions it still uses); none when the tenant is gone.
 pub async fn kinds_of_tenant(c: &mut Conn, tenant: &AccountName) -> DbResult<Vec<SiteKind>> {

@@ -10,7 +10,7 @@ use berth_proto::api::packages::Limits;
 use berth_proto::api::sites::SiteKind;
 use berth_proto::api::sites::SiteStatus;
 use berth_proto::api::tenants::TenantStatus;
-use berth_proto::{AccountName, PhpVersion};
+use berth_proto::{AccountName, DomainName, PhpVersion};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -23,6 +23,29 @@ fn site_id(payload: &Value) -> Result<SiteId, String> {
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| "site_id must be a site id".into())
+}
+
+/// `site.remove` takes `site_id` and, to delete the files, `delete_files`:
+/// `{"tenant", "domain"}` (the site row is gone by the time the job runs).
+fn remove_payload(payload: &Value) -> Result<(SiteId, Option<(AccountName, DomainName)>), String> {
+    let obj = payload.as_object().ok_or("the payload must be an object")?;
+    if obj.keys().any(|k| k != "site_id" && k != "delete_files") {
+        return Err("the payload takes only site_id and delete_files".into());
+    }
+    let id = obj
+        .get("site_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or("site_id must be a site id")?;
+    let files = match obj.get("delete_files") {
+        None | Some(Value::Null) => None,
+        Some(f) => {
+            let tenant = f["tenant"].as_str().and_then(|t| AccountName::parse(t).ok());
+            let domain = f["domain"].as_str().and_then(|d| DomainName::parse(d).ok());
+            Some(tenant.zip(domain).ok_or("delete_files takes a tenant and a domain")?)
+        }
+    };
+    Ok((id, files))
 }
 
 fn node_of(node: &Option<Arc<LocalNode>>) -> Result<&Arc<LocalNode>, StepError> {
@@ -187,13 +210,35 @@ impl JobHandler for SiteRemove {
         "Takes a deleted site's server block off its node (its files stay)."
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
-        site_id(payload)?;
-        Ok(vec!["remove from node".into()])
+        let (_, files) = remove_payload(payload)?;
+        let mut steps = vec!["remove from node".into()];
+        if files.is_some() {
+            steps.push("delete files".into());
+        }
+        Ok(steps)
     }
-    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
             let node = node_of(&self.node)?;
-            let id = site_id(ctx.payload()).map_err(StepError::Permanent)?;
+            let (id, files) = remove_payload(ctx.payload()).map_err(StepError::Permanent)?;
+            if idx == 1 {
+                let Some((tenant, domain)) = files else {
+                    return Ok(None);
+                };
+                // The domain was freed when the site was deleted: if the same
+                // tenant has put a new site on it since, those are its files now.
+                let mut c = ctx.db().conn().await.map_err(db_err)?;
+                if sites::domain_in_use(&mut c, &domain).await.map_err(db_err)? {
+                    ctx.log("warn", format!("{domain} is used by a site again; its files were kept"))
+                        .await;
+                    return Ok(None);
+                }
+                drop(c);
+                return match node.delete_site_files(&tenant, &domain) {
+                    Ok(gone) => Ok(Some(json!({ "deleted": gone }))),
+                    Err(e) => Err(StepError::Retry(e.to_string())),
+                };
+            }
             let out = match node.remove_site(id, &format!("job {}", ctx.job().id)).await {
                 Ok(Some(r)) => json!({ "revision": r.rev, "steps": r.steps }),
                 Ok(None) => {

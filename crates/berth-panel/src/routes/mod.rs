@@ -91,6 +91,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(sites::suspend_site))
         .routes(routes!(sites::unsuspend_site))
         .routes(routes!(sites::php_versions))
+        .routes(routes!(sites::site_logs))
         .routes(routes!(nodes::revisions))
         .routes(routes!(nodes::journal))
         .routes(routes!(nodes::drift, nodes::resolve_drift))

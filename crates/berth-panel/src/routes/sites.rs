@@ -16,7 +16,8 @@ use berth_db::{Conn, packages, sites, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::packages::Resource;
 use berth_proto::api::sites::{
-    CreateSite, MAX_ALIASES, PhpVersions, Site, SiteChange, SiteKind, SiteOptions, SiteQuery, SiteStatus, UpdateSite,
+    CreateSite, DeleteSiteQuery, MAX_ALIASES, PhpVersions, Site, SiteChange, SiteKind, SiteLog, SiteLogKind,
+    SiteLogQuery, SiteOptions, SiteQuery, SiteStatus, UpdateSite,
 };
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::{ApiErrorBody, DomainName, JobId, SiteId, TenantId};
@@ -41,6 +42,21 @@ pub(crate) async fn enqueue(
     site: SiteId,
     tenant: TenantId,
 ) -> ApiResult<JobId> {
+    let job = enqueue_payload(st, c, auth, kind, json!({ "site_id": site }), tenant).await?;
+    if kind == "site.apply" {
+        sites::set_last_job(c, site, job).await?;
+    }
+    Ok(job)
+}
+
+async fn enqueue_payload(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: Option<&Authed>,
+    kind: &str,
+    payload: serde_json::Value,
+    tenant: TenantId,
+) -> ApiResult<JobId> {
     let (job, _) = st
         .engine
         .enqueue_on(
@@ -48,7 +64,7 @@ pub(crate) async fn enqueue(
             NewJob {
                 queue: "sites".into(),
                 kind: kind.into(),
-                payload: json!({ "site_id": site }),
+                payload,
                 priority: 0,
                 max_attempts: 0,
                 run_at: berth_db::now_ms(),
@@ -58,9 +74,6 @@ pub(crate) async fn enqueue(
             },
         )
         .await?;
-    if kind == "site.apply" {
-        sites::set_last_job(c, site, job.id).await?;
-    }
     Ok(job.id)
 }
 
@@ -229,6 +242,48 @@ pub async fn php_versions(State(st): State<SharedState>, auth: Authed) -> ApiRes
     }))
 }
 
+/// A page of a site's access or error log, newest lines last; `before`
+/// (from `next_before`) reads further back.
+#[utoipa::path(get, path = "/api/v1/sites/{id}/logs", tag = "sites", params(("id" = SiteId, Path), SiteLogQuery),
+    responses((status = 200, body = SiteLog), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn site_logs(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<SiteId>,
+    Query(q): Query<SiteLogQuery>,
+) -> ApiResult<Reply<SiteLog>> {
+    let scope = auth.authorize(Permission::SitesRead)?;
+    let lines = q.lines.unwrap_or(100);
+    if !(1..=1000).contains(&lines) {
+        return Err(ApiError::invalid_field("lines", "must be from 1 to 1000"));
+    }
+    let mut c = st.db.conn().await?;
+    let site = sites::get(&mut c, &scope, id).await?;
+    let tenant = tenants::get(&mut c, &Scope::system(), site.tenant_id).await?;
+    drop(c);
+    let node = st
+        .node
+        .clone()
+        .ok_or_else(|| ApiError::not_found("node (this panel runs no local node)"))?;
+    let page = tokio::task::spawn_blocking(move || {
+        node.site_log(
+            &tenant.name,
+            &site.domain,
+            q.log == SiteLogKind::Error,
+            q.before,
+            lines as usize,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(Reply(SiteLog {
+        lines: page.lines,
+        next_before: page.next_before,
+        size: page.size,
+    }))
+}
+
 /// One site.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path)),
     responses((status = 200, body = Site), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
@@ -334,24 +389,42 @@ pub async fn unsuspend_site(
     set_status(&st, &auth, id, SiteStatus::Active).await.map(Reply)
 }
 
-/// Delete a site: its server block is removed from the node (its files stay
-/// in the tenant's home).
-#[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path)),
+/// Delete a site: its server block is removed from the node; its files stay
+/// in the tenant's home unless `delete_files=true`.
+#[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = SiteId, Path), DeleteSiteQuery),
     responses((status = 202, body = SiteChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
 pub async fn delete_site(
     State(st): State<SharedState>,
     auth: Authed,
     Path(id): Path<SiteId>,
+    Query(q): Query<DeleteSiteQuery>,
 ) -> ApiResult<(StatusCode, Reply<SiteChange>)> {
     let scope = auth.authorize(Permission::SitesWrite)?;
     let mut tx = st.db.begin().await?;
     let site = sites::get(&mut tx, &scope, id).await?;
-    let job_id = enqueue(&st, &mut tx, Some(&auth), "site.remove", id, site.tenant_id).await?;
+    let job_id = if q.delete_files {
+        let tenant = tenants::get(&mut tx, &Scope::system(), site.tenant_id).await?;
+        enqueue_payload(
+            &st,
+            &mut tx,
+            Some(&auth),
+            "site.remove",
+            json!({ "site_id": id, "delete_files": { "tenant": tenant.name, "domain": site.domain } }),
+            site.tenant_id,
+        )
+        .await?
+    } else {
+        enqueue(&st, &mut tx, Some(&auth), "site.remove", id, site.tenant_id).await?
+    };
     sites::delete(&mut tx, id).await?;
     audit(
         &mut tx,
         &auth,
-        ev(&site, "site.delete", json!({ "domain": site.domain, "job_id": job_id })),
+        ev(
+            &site,
+            "site.delete",
+            json!({ "domain": site.domain, "delete_files": q.delete_files, "job_id": job_id }),
+        ),
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;

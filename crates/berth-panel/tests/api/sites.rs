@@ -331,6 +331,54 @@ async fn scenario(
         .await?;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // The site's logs through the API, a page at a time; not another tenant's.
+    let _ = get_path(web, &a_dom, "/no-such-page").await?;
+    let (s, log) = p
+        .get(&format!("/api/v1/sites/{site_a}/logs?lines=2"), &client_a)
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let lines = log["lines"].as_array().cloned().unwrap_or_default();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[1].as_str().unwrap_or_default().contains("GET /no-such-page"),
+        "{log}"
+    );
+    let before = log["next_before"].as_u64().unwrap_or_default();
+    assert!(before > 0, "{log}");
+    let (_, older) = p
+        .get(
+            &format!("/api/v1/sites/{site_a}/logs?lines=1000&before={before}"),
+            &client_a,
+        )
+        .await?;
+    assert!(older["lines"].as_array().is_some_and(|l| !l.is_empty()), "{older}");
+    // A directory without an index: nginx refuses it and says so in the log.
+    let listing = docroot.join("listing");
+    std::fs::create_dir(&listing)?;
+    std::os::unix::fs::chown(&listing, Some(user.uid), Some(user.gid))?;
+    assert_eq!(get_path(web, &a_dom, "/listing/").await?.0, 403);
+    let (_, err) = p
+        .get(&format!("/api/v1/sites/{site_a}/logs?log=error"), &client_a)
+        .await?;
+    assert!(err["lines"].to_string().contains("listing"), "{err}");
+    let (s, _) = p
+        .get(&format!("/api/v1/sites/{site_a}/logs?lines=5000"), &client_a)
+        .await?;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = p
+        .get(&format!("/api/v1/sites/{site_a}/logs?log=../../etc/passwd"), &client_a)
+        .await?;
+    assert!(s.is_client_error());
+    let b_site = list["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let (s, _) = p
+        .get(
+            &format!("/api/v1/sites/{}/logs", v["site"]["id"].as_str().unwrap_or_default()),
+            &client_a,
+        )
+        .await?;
+    assert_eq!(s, StatusCode::NOT_FOUND, "tenant B's site");
+    let _ = b_site;
+
     // A client cannot lift a suspension; suspending the tenant serves the
     // suspension page on all its sites, unsuspending brings them back.
     let (s, _) = p
@@ -375,6 +423,18 @@ async fn scenario(
         job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
     }
     assert!(get(web, &a_dom).await?.1.ends_with("hello from A"));
+
+    // Deleting with files removes the site's directory.
+    let (_, sites_now) = p.get(&format!("/api/v1/sites?q=app-{suffix}"), &root).await?;
+    let app_site = sites_now["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let app_dir = home.join("domains").join(&b_dom);
+    assert!(app_dir.exists());
+    let (s, v) = p
+        .delete(&format!("/api/v1/sites/{app_site}?delete_files=true"), &root)
+        .await?;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert!(!app_dir.exists(), "the files went with the site");
 
     // Deleting a site takes it off nginx; its files stay.
     let (s, v) = p.delete(&format!("/api/v1/sites/{site_a}"), &root).await?;

@@ -204,3 +204,45 @@ pub struct PhpVersions {
     /// Keys a site may override, with typed values (see docs/operations.md).
     pub ini_keys: Vec<String>,
 }
+
+/// Which log of a site.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteLogKind {
+    #[default]
+    Access,
+    Error,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SiteLogQuery {
+    /// `access` (default) or `error`.
+    #[serde(default)]
+    #[param(inline)]
+    pub log: SiteLogKind,
+    /// Lines per page, 1–1000 (default 100).
+    pub lines: Option<u32>,
+    /// A `next_before` from the previous page, to read further back.
+    pub before: Option<u64>,
+}
+
+/// A page of a log, oldest line first.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SiteLog {
+    pub lines: Vec<String>,
+    /// Pass as `before` for the lines before these; absent at the start.
+    pub next_before: Option<u64>,
+    /// Size of the log file in bytes.
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteSiteQuery {
+    /// Also delete the site's directory (`domains/<domain>`: files, logs).
+    #[serde(default)]
+    pub delete_files: bool,
+}

@@ -5,7 +5,8 @@ use super::output::{Ctx, opt, page_footer, ts};
 use super::table::{Table, print_fields};
 use anyhow::bail;
 use berth_proto::api::sites::{
-    CreateSite, PathRedirect, Site, SiteChange, SiteKind, SiteOptions, SiteQuery, UpdateSite, WwwMode,
+    CreateSite, PathRedirect, Site, SiteChange, SiteKind, SiteLogKind, SiteLogQuery, SiteOptions, SiteQuery,
+    UpdateSite, WwwMode,
 };
 use berth_proto::php::PhpIni;
 use berth_proto::{DomainName, PhpVersion, RedirectTarget, RedirectUrl, SiteId, TenantId, UrlPath};
@@ -227,12 +228,30 @@ pub enum SitesCmd {
         #[arg(long)]
         wait: bool,
     },
-    /// Delete a site (its files stay in the tenant's home).
+    /// Delete a site (its files stay in the tenant's home unless --delete-files).
     Delete {
         id: SiteId,
+        /// Also delete domains/<domain> (web files and logs).
+        #[arg(long)]
+        delete_files: bool,
         #[arg(long)]
         wait: bool,
     },
+    /// Show a site's access (default) or error log, newest lines last.
+    Logs {
+        id: SiteId,
+        /// The error log instead of the access log.
+        #[arg(long)]
+        error: bool,
+        /// Lines to show (1-1000).
+        #[arg(long, default_value_t = 100)]
+        lines: u32,
+        /// Read before this byte offset (the `next_before` of a page).
+        #[arg(long)]
+        before: Option<u64>,
+    },
+    /// PHP versions installed on the node, and the ini keys a site may set.
+    PhpVersions,
 }
 
 fn kind_text(k: &SiteKind) -> String {
@@ -338,7 +357,45 @@ pub async fn run(ctx: &Ctx, cmd: SitesCmd) -> anyhow::Result<ExitCode> {
         }
         SitesCmd::Suspend { id, wait } => (c.suspend_site(id).await?, wait),
         SitesCmd::Unsuspend { id, wait } => (c.unsuspend_site(id).await?, wait),
-        SitesCmd::Delete { id, wait } => (c.delete_site(id).await?, wait),
+        SitesCmd::Delete { id, delete_files, wait } => (c.delete_site(id, delete_files).await?, wait),
+        SitesCmd::Logs {
+            id,
+            error,
+            lines,
+            before,
+        } => {
+            let page = c
+                .site_logs(
+                    id,
+                    &SiteLogQuery {
+                        log: if error { SiteLogKind::Error } else { SiteLogKind::Access },
+                        lines: Some(lines),
+                        before,
+                    },
+                )
+                .await?;
+            ctx.emit(&page, |p| {
+                for l in &p.lines {
+                    println!("{l}");
+                }
+                if let Some(b) = p.next_before {
+                    eprintln!("(older lines: --before {b})");
+                }
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        SitesCmd::PhpVersions => {
+            let v = c.php_versions().await?;
+            ctx.emit(&v, |v| {
+                let list: Vec<&str> = v.versions.iter().map(|x| x.as_str()).collect();
+                print_fields(&[
+                    ("versions", list.join(", ")),
+                    ("default", opt(v.default.as_ref())),
+                    ("ini keys", v.ini_keys.join(", ")),
+                ]);
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     report(ctx, &change)?;
     if wait {
