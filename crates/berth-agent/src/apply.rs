@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 
 /// How a service is checked and reloaded.
 pub trait ServiceAdapter: Send + Sync {
@@ -59,6 +59,14 @@ pub struct ApplyReport {
     pub rev: u64,
     pub previous: Option<u64>,
     pub steps: Vec<StepReport>,
+    /// How many changes this revision carries (coalesced into one check
+    /// and one reload).
+    #[serde(default = "one")]
+    pub changes: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +110,39 @@ pub struct Executor<A: ServiceAdapter> {
     store: Store,
     adapter: A,
     lock: Mutex<()>,
+    /// Plans waiting for the lock; whoever gets it applies them all.
+    pending: std::sync::Mutex<Vec<Pending>>,
     health_timeout: Duration,
+}
+
+struct Pending {
+    plan: Plan,
+    done: oneshot::Sender<Result<ApplyReport, ApplyError>>,
+}
+
+/// Fold plans into one, in order (a later put or remove of a path wins).
+fn merge(plans: &[&Plan]) -> Plan {
+    let mut out = Plan::default();
+    let mut removes = std::collections::BTreeSet::new();
+    for p in plans {
+        for (k, v) in &p.puts {
+            removes.remove(k);
+            out.puts.insert(k.clone(), v.clone());
+        }
+        for r in &p.removes {
+            out.puts.remove(r);
+            removes.insert(r.clone());
+        }
+        out.health.extend(p.health.iter().cloned());
+    }
+    out.removes = removes.into_iter().collect();
+    let reasons: Vec<&str> = plans.iter().map(|p| p.reason.as_str()).take(5).collect();
+    out.reason = if plans.len() > reasons.len() {
+        format!("{} changes: {}, …", plans.len(), reasons.join(", "))
+    } else {
+        format!("{} changes: {}", plans.len(), reasons.join(", "))
+    };
+    out
 }
 
 fn step(name: &str, t0: Instant, ok: bool, output: Option<String>) -> StepReport {
@@ -124,6 +164,7 @@ impl<A: ServiceAdapter> Executor<A> {
             store,
             adapter,
             lock: Mutex::new(()),
+            pending: std::sync::Mutex::new(Vec::new()),
             health_timeout: Duration::from_secs(5),
         }
     }
@@ -136,8 +177,82 @@ impl<A: ServiceAdapter> Executor<A> {
         &self.adapter
     }
 
+    /// Apply a plan. Plans that arrive while another apply runs are
+    /// coalesced: the next holder of the lock applies all of them as one
+    /// revision (one check, one reload). If that combined change fails, each
+    /// plan is applied on its own, so one bad change cannot sink the others.
     pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport, ApplyError> {
+        let (done, mut rx) = oneshot::channel();
+        self.pending_push(Pending {
+            plan: plan.clone(),
+            done,
+        });
         let _g = self.lock.lock().await;
+        // Whoever held the lock before us may have applied ours already.
+        if let Ok(r) = rx.try_recv() {
+            return r;
+        }
+        let batch = self.pending_take();
+        self.apply_batch(batch).await;
+        rx.await.unwrap_or_else(|_| {
+            Err(ApplyError::Store(StoreError::Io {
+                path: self.store.root().to_path_buf(),
+                source: std::io::Error::other("the apply was dropped"),
+            }))
+        })
+    }
+
+    fn pending_push(&self, p: Pending) {
+        match self.pending.lock() {
+            Ok(mut g) => g.push(p),
+            Err(poisoned) => poisoned.into_inner().push(p),
+        }
+    }
+
+    fn pending_take(&self) -> Vec<Pending> {
+        match self.pending.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    /// With the lock held: apply the plans together; when together they
+    /// fail, split them in halves and try again, down to single plans. One
+    /// bad change among n costs about 2·log2(n) extra checks, not n.
+    async fn apply_batch(&self, batch: Vec<Pending>) {
+        let mut groups = std::collections::VecDeque::from([batch]);
+        while let Some(mut group) = groups.pop_front() {
+            if group.len() == 1 {
+                if let Some(p) = group.pop() {
+                    let r = self.apply_one(&p.plan).await;
+                    let _ = p.done.send(r);
+                }
+                continue;
+            }
+            let merged = merge(&group.iter().map(|p| &p.plan).collect::<Vec<_>>());
+            match self.apply_one(&merged).await {
+                Ok(mut report) => {
+                    report.changes = group.len();
+                    for p in group {
+                        let _ = p.done.send(Ok(report.clone()));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        service = self.adapter.name(),
+                        changes = group.len(),
+                        error = %e,
+                        "the combined change failed; splitting it"
+                    );
+                    let second = group.split_off(group.len() / 2);
+                    groups.push_front(second);
+                    groups.push_front(group);
+                }
+            }
+        }
+    }
+
+    async fn apply_one(&self, plan: &Plan) -> Result<ApplyReport, ApplyError> {
         let mut steps = Vec::new();
         let previous = self.store.current()?;
 
@@ -257,6 +372,7 @@ impl<A: ServiceAdapter> Executor<A> {
             rev: manifest.rev,
             previous,
             steps,
+            changes: 1,
         })
     }
 

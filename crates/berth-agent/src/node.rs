@@ -125,6 +125,8 @@ pub struct LocalNode {
     cfg: NodeConfig,
     exec: Executor<Nginx>,
     pools: tokio::sync::Mutex<HashMap<PoolKey, Arc<Executor<PhpFpm>>>>,
+    /// useradd/usermod lock /etc/passwd and /etc/group: one at a time.
+    accounts: tokio::sync::Mutex<()>,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -175,6 +177,7 @@ impl LocalNode {
             cfg,
             exec: Executor::new(store, nginx),
             pools: Default::default(),
+            accounts: Default::default(),
         };
         node.discover_pools().await?;
         Ok(node)
@@ -424,6 +427,7 @@ impl LocalNode {
     /// The tenant's Linux user and home (created on first use).
     pub async fn ensure_tenant(&self, tenant: &AccountName, id: TenantId) -> Result<Passwd, NodeError> {
         let home = self.tenant_home(tenant);
+        let _accounts = self.accounts.lock().await;
         let user = users::ensure_user(tenant.as_str(), &home, &format!("berth tenant {id}"), false).await?;
         fsx::ensure_dir(&home, 0, user.gid, 0o750).map_err(io(&home))?;
         let domains = home.join("domains");

@@ -246,3 +246,86 @@ async fn scenario(
     assert!(!prefix.join("staging/6").exists() && !prefix.join("revs/7").exists());
     Ok(())
 }
+
+/// Changes that arrive together become one revision (one `nginx -t`, one
+/// reload); a bad change among them is split out and refused alone while
+/// the good ones still land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_are_coalesced() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+    let base = tmp.path();
+    let prefix = base.join("nginx");
+    let logs = base.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let addr = free_addr()?;
+    let nginx = Nginx::new(NginxMainSpec {
+        prefix: AbsPath::parse(&prefix.display().to_string())?,
+        workers: 1,
+        default_listen: vec![addr],
+        user: Some(AccountName::parse("www-data")?),
+    });
+    nginx.prepare()?;
+    let store = Store::open(&prefix)?;
+    let out = nginx.start().await?;
+    anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
+    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
+    let exec = Arc::new(Executor::new(store, nginx));
+
+    let root = docroot(base, "shared", "coalesced")?;
+    let mut plans = Vec::new();
+    for i in 0..30 {
+        let host = format!("s{i}.test");
+        let (path, conf) = vhost(addr, &host, VhostKind::Static { root: root.clone() }, &logs)?;
+        plans.push(Plan {
+            reason: format!("job {i}"),
+            puts: BTreeMap::from([(path, conf)]),
+            removes: vec![],
+            health: vec![check(addr, &host)?],
+        });
+    }
+    // One change nginx refuses, in the middle of the crowd.
+    plans.insert(
+        15,
+        Plan {
+            reason: "bad job".into(),
+            puts: BTreeMap::from([(
+                "sites/bad.conf".to_owned(),
+                format!("server {{ listen {addr}; server_name bad.test; bogus_directive on; }}\n").into_bytes(),
+            )]),
+            ..Default::default()
+        },
+    );
+    let tasks: Vec<_> = plans
+        .into_iter()
+        .map(|p| {
+            let exec = exec.clone();
+            tokio::spawn(async move { (p.reason.clone(), exec.apply(&p).await) })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut max_changes = 0;
+    for t in tasks {
+        let (reason, r) = t.await?;
+        match r {
+            Ok(rep) => {
+                assert_ne!(reason, "bad job");
+                ok += 1;
+                max_changes = max_changes.max(rep.changes);
+            }
+            Err(e) => {
+                assert_eq!(reason, "bad job", "{e}");
+                assert!(matches!(e, ApplyError::CheckFailed { .. }), "{e:?}");
+            }
+        }
+    }
+    assert_eq!(ok, 30);
+    assert!(max_changes > 1, "some changes were applied together");
+    let revisions = exec.store().history()?.len();
+    assert!(revisions < 30, "{revisions} revisions for 30 changes");
+    for i in 0..30 {
+        assert_eq!(get(addr, &format!("s{i}.test")).await?, (200, "coalesced".into()));
+    }
+    assert!(!prefix.join("current/sites/bad.conf").exists());
+    Ok(())
+}

@@ -166,33 +166,57 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &JobQuery) -> DbResult<(Vec<Jo
 /// workers (and panels) claim in parallel without waiting on each other; on
 /// SQLite the write transaction already serialises claimers.
 pub async fn claim(c: &mut Conn, backend: Backend, worker: &str, lease_ms: i64) -> DbResult<Option<Job>> {
+    claim_where(c, backend, worker, lease_ms, None).await
+}
+
+/// Claim a job of this kind only (a worker filling a batch of one kind).
+pub async fn claim_kind(
+    c: &mut Conn,
+    backend: Backend,
+    worker: &str,
+    lease_ms: i64,
+    kind: &str,
+) -> DbResult<Option<Job>> {
+    claim_where(c, backend, worker, lease_ms, Some(kind)).await
+}
+
+async fn claim_where(
+    c: &mut Conn,
+    backend: Backend,
+    worker: &str,
+    lease_ms: i64,
+    kind: Option<&str>,
+) -> DbResult<Option<Job>> {
     let now = now_ms();
     // One statement, so it is atomic without an explicit transaction: on
     // PostgreSQL `SKIP LOCKED` lets workers and panels claim in parallel; on
     // SQLite the statement holds the write lock for its duration. The
     // `jobs_claim` partial index serves the ORDER BY.
-    let sql = match backend {
-        Backend::Postgres => concat!(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, ",
-            "started_at = COALESCE(started_at, $3), updated_at = $3 ",
-            "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $3 ",
-            "ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
-            ret_cols!()
-        ),
-        Backend::Sqlite => concat!(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, ",
-            "started_at = COALESCE(started_at, $3), updated_at = $3 ",
-            "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $3 ",
-            "ORDER BY priority DESC, run_at, id LIMIT 1) RETURNING ",
-            ret_cols!()
-        ),
+    macro_rules! claim_sql {
+        ($kind:literal, $lock:literal) => {
+            concat!(
+                "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, ",
+                "started_at = COALESCE(started_at, $3), updated_at = $3 ",
+                "WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $3",
+                $kind,
+                " ORDER BY priority DESC, run_at, id LIMIT 1",
+                $lock,
+                ") RETURNING ",
+                ret_cols!()
+            )
+        };
+    }
+    let sql = match (backend, kind.is_some()) {
+        (Backend::Postgres, false) => claim_sql!("", " FOR UPDATE SKIP LOCKED"),
+        (Backend::Postgres, true) => claim_sql!(" AND kind = $4", " FOR UPDATE SKIP LOCKED"),
+        (Backend::Sqlite, false) => claim_sql!("", ""),
+        (Backend::Sqlite, true) => claim_sql!(" AND kind = $4", ""),
     };
-    let row = sqlx::query(sql)
-        .bind(worker.to_owned())
-        .bind(now + lease_ms)
-        .bind(now)
-        .fetch_optional(&mut *c)
-        .await?;
+    let mut q = sqlx::query(sql).bind(worker.to_owned()).bind(now + lease_ms).bind(now);
+    if let Some(k) = kind {
+        q = q.bind(k.to_owned());
+    }
+    let row = q.fetch_optional(&mut *c).await?;
     // Steps are not loaded here: the engine reads them once when it runs.
     row.as_ref().map(decode).transpose()
 }

@@ -166,11 +166,27 @@ impl Engine {
             let notified = self.inner.wake.notified();
             match self.claim(&worker).await {
                 Ok(Some(job)) => {
+                    let mut batch = vec![job];
+                    let more = self.inner.registry.get(&batch[0].kind).map_or(1, |h| h.batch());
+                    while batch.len() < more {
+                        match self.claim_kind(&worker, &batch[0].kind).await {
+                            Ok(Some(j)) => batch.push(j),
+                            _ => break,
+                        }
+                    }
                     // Each job runs in its own task: a handler that panics
                     // loses that task, not this worker loop.
-                    let (me, w, j) = (self.clone(), worker.clone(), job.clone());
-                    if let Err(e) = tokio::spawn(async move { me.run(&w, j).await }).await {
-                        self.after_panic(&worker, &job, &e.to_string()).await;
+                    let tasks: Vec<_> = batch
+                        .iter()
+                        .map(|job| {
+                            let (me, w, j) = (self.clone(), worker.clone(), job.clone());
+                            tokio::spawn(async move { me.run(&w, j).await })
+                        })
+                        .collect();
+                    for (job, t) in batch.iter().zip(tasks) {
+                        if let Err(e) = t.await {
+                            self.after_panic(&worker, job, &e.to_string()).await;
+                        }
                     }
                     continue;
                 }
@@ -220,6 +236,12 @@ impl Engine {
         // The claim is one atomic statement: no transaction round trips.
         let mut c = self.inner.db.conn().await?;
         jobs::claim(&mut c, self.inner.db.backend(), worker, lease).await
+    }
+
+    async fn claim_kind(&self, worker: &str, kind: &str) -> Result<Option<Job>, DbError> {
+        let lease = self.lease_ms().await?;
+        let mut c = self.inner.db.conn().await?;
+        jobs::claim_kind(&mut c, self.inner.db.backend(), worker, lease, kind).await
     }
 
     async fn reaper_loop(&self, mut shutdown: watch::Receiver<bool>) {

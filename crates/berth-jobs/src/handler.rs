@@ -34,6 +34,13 @@ pub trait JobHandler: Send + Sync + 'static {
         ctx: &'a StepCtx,
         idx: usize,
     ) -> BoxFuture<'a, Result<Option<serde_json::Value>, StepError>>;
+    /// How many jobs of this kind one worker may claim and run at once.
+    /// Kinds that mostly wait on something that coalesces their work (a
+    /// node's executor turns many site changes into one check and one
+    /// reload) say more than 1, so the waiting does not hold up workers.
+    fn batch(&self) -> usize {
+        1
+    }
 }
 
 /// Handlers by kind.

@@ -312,3 +312,74 @@ async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() -> anyhow::R
     }
     Ok(())
 }
+
+/// A kind that waits on something shared: it records how many of its jobs
+/// run at the same moment.
+struct Waiting {
+    running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl berth_jobs::JobHandler for Waiting {
+    fn kind(&self) -> &'static str {
+        "test.waiting"
+    }
+    fn description(&self) -> &'static str {
+        "waits a little, counting company"
+    }
+    fn steps(&self, _: &serde_json::Value) -> Result<Vec<String>, String> {
+        Ok(vec!["wait".into()])
+    }
+    fn batch(&self) -> usize {
+        8
+    }
+    fn run_step<'a>(
+        &'a self,
+        _ctx: &'a berth_jobs::StepCtx,
+        _idx: usize,
+    ) -> berth_jobs::BoxFuture<'a, Result<Option<serde_json::Value>, berth_jobs::StepError>> {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(None)
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batchable_kinds_run_together_on_one_worker() -> anyhow::Result<()> {
+    for (backend, db) in each_db().await? {
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut reg = Registry::with_builtins();
+        reg.register(Waiting {
+            running: Default::default(),
+            most: most.clone(),
+        });
+        let e = Engine::new(
+            db.clone(),
+            reg,
+            EngineConfig {
+                workers: 1,
+                poll: Duration::from_millis(50),
+                scheduler: false,
+            },
+        );
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            ids.push(e.enqueue(job("test.waiting", json!({}), 3)).await?.0.id);
+        }
+        let (tx, rx) = watch::channel(false);
+        let mut set = e.start(rx);
+        for id in ids {
+            wait_state(&db, id, &[JobState::Succeeded]).await?;
+        }
+        let _ = tx.send(true);
+        while set.join_next().await.is_some() {}
+        let most = most.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(most > 1, "[{backend}] one worker ran {most} at a time");
+    }
+    Ok(())
+}

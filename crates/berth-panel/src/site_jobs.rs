@@ -14,6 +14,9 @@ use berth_proto::{AccountName, DomainName, PhpVersion};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Site jobs one worker runs at once.
+const SITE_BATCH: usize = 128;
+
 fn site_id(payload: &Value) -> Result<SiteId, String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
     if obj.keys().any(|k| k != "site_id") {
@@ -118,6 +121,11 @@ impl JobHandler for SiteApply {
     fn description(&self) -> &'static str {
         "Puts a site's current settings on its node (create, change, suspend, unsuspend)."
     }
+    /// Site jobs wait on the node's executor, which coalesces what arrives
+    /// together into one check and one reload.
+    fn batch(&self) -> usize {
+        SITE_BATCH
+    }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
         site_id(payload)?;
         Ok(vec!["apply on node".into()])
@@ -163,6 +171,16 @@ impl JobHandler for SiteApply {
             let reason = format!("job {}", ctx.job().id);
             match node.apply_site(&input, &reason).await {
                 Ok(done) => {
+                    if done.vhost.changes > 1 {
+                        ctx.log(
+                            "info",
+                            format!(
+                                "nginx applied this with {} other change(s) in one reload",
+                                done.vhost.changes - 1
+                            ),
+                        )
+                        .await;
+                    }
                     let reports = done.pool.iter().map(|r| ("php-fpm", r)).chain([("nginx", &done.vhost)]);
                     for (service, report) in reports {
                         for s in &report.steps {
@@ -207,7 +225,10 @@ impl JobHandler for SiteRemove {
         "site.remove"
     }
     fn description(&self) -> &'static str {
-        "Takes a deleted site's server block off its node (its files stay)."
+        "Takes a deleted site's server block off its node (and its files, when asked)."
+    }
+    fn batch(&self) -> usize {
+        SITE_BATCH
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
         let (_, files) = remove_payload(payload)?;
