@@ -525,9 +525,9 @@ impl LocalNode {
         format!("sites/{site}.conf")
     }
 
-    /// Create or change a site on this node: user, directories, server
-    /// block; health-checked, rolled back on failure.
-    pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<SiteApplied, NodeError> {
+    /// Everything a site needs besides its server block (user, directories,
+    /// PHP pool), and the server block's text.
+    async fn prepare_site(&self, s: &SiteInput, reason: &str) -> Result<(String, Option<ApplyReport>), NodeError> {
         let user = self.ensure_tenant(&s.tenant, s.tenant_id).await?;
         let (web, logs) = self.site_dirs(s, &user)?;
         let (socket, pool) = match &s.kind {
@@ -550,9 +550,11 @@ impl LocalNode {
             }
         };
         let spec = self.vhost(s, &web, &logs, socket.as_deref())?;
-        let conf = berth_services::nginx::render_vhost(&spec);
-        let health = self
-            .cfg
+        Ok((berth_services::nginx::render_vhost(&spec), pool))
+    }
+
+    fn health_check(&self, s: &SiteInput) -> Vec<HttpCheck> {
+        self.cfg
             .web_listen
             .first()
             .map(|a| HttpCheck {
@@ -566,14 +568,20 @@ impl LocalNode {
                 expect_header: Some(("x-berth-site".into(), s.site.to_string())),
             })
             .into_iter()
-            .collect();
+            .collect()
+    }
+
+    /// Create or change a site on this node: user, directories, PHP pool,
+    /// server block; health-checked, rolled back on failure.
+    pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<SiteApplied, NodeError> {
+        let (conf, pool) = self.prepare_site(s, reason).await?;
         let report = self
             .exec
             .apply(&Plan {
                 reason: reason.to_owned(),
                 puts: BTreeMap::from([(Self::conf_path(s.site), conf.clone().into_bytes())]),
                 removes: vec![],
-                health,
+                health: self.health_check(s),
             })
             .await?;
         Ok(SiteApplied {
@@ -581,6 +589,37 @@ impl LocalNode {
             vhost: report,
             config: conf,
         })
+    }
+
+    /// Re-render every site and apply them as one revision (after an
+    /// upgrade or a template change); server blocks of sites not in `all`
+    /// are removed. The first site is health-checked.
+    pub async fn rebuild(&self, all: &[SiteInput], reason: &str) -> Result<ApplyReport, NodeError> {
+        let mut puts = BTreeMap::new();
+        for s in all {
+            let (conf, _) = self.prepare_site(s, reason).await?;
+            puts.insert(Self::conf_path(s.site), conf.into_bytes());
+        }
+        let removes = match self.exec.store().current()? {
+            Some(r) => self
+                .exec
+                .store()
+                .manifest(r)?
+                .files
+                .into_keys()
+                .filter(|k| k.starts_with("sites/") && !puts.contains_key(k))
+                .collect(),
+            None => vec![],
+        };
+        Ok(self
+            .exec
+            .apply(&Plan {
+                reason: reason.to_owned(),
+                puts,
+                removes,
+                health: all.first().map(|s| self.health_check(s)).unwrap_or_default(),
+            })
+            .await?)
     }
 
     /// A page of a site's access or error log (newest last).

@@ -26,6 +26,11 @@ impl Client {
             .await
     }
 
+    /// `POST /api/v1/nodes/{name}/rebuild` (202).
+    pub async fn rebuild_node(&self, node: &str) -> Result<NodeChange, ClientError> {
+        self.post_empty(&format!("/api/v1/nodes/{}/rebuild", seg(node)?)).await
+    }
+
     /// `POST /api/v1/nodes/{name}/rollback` (202).
     pub async fn rollback_node(&self, node: &str, req: &RollbackRequest) -> Result<NodeChange, ClientError> {
         self.send_json(Method::POST, &format!("/api/v1/nodes/{}/rollback", seg(node)?), req)

@@ -81,6 +81,7 @@ impl Panel {
         registry.register(site_jobs::SiteRemove { node: node.clone() });
         registry.register(node_jobs::NodeRollback { node: node.clone() });
         registry.register(node_jobs::NodeDrift { node: node.clone() });
+        registry.register(node_jobs::NodeRebuild { node: node.clone() });
         let engine = Engine::new(
             db.clone(),
             registry,

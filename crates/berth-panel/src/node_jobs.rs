@@ -102,3 +102,51 @@ impl JobHandler for NodeDrift {
         })
     }
 }
+
+pub struct NodeRebuild {
+    pub node: Option<Arc<LocalNode>>,
+}
+
+impl JobHandler for NodeRebuild {
+    fn kind(&self) -> &'static str {
+        "node.rebuild"
+    }
+    fn description(&self) -> &'static str {
+        "Re-renders every site's configuration and applies them all as one revision."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        match payload.as_object() {
+            Some(o) if o.is_empty() => Ok(vec!["rebuild".into()]),
+            _ => Err("the payload is an empty object".into()),
+        }
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let n = node(&self.node)?;
+            let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
+            let mut c = ctx.db().conn().await.map_err(db_err)?;
+            let sites = berth_db::sites::all(&mut c).await.map_err(db_err)?;
+            let mut cache = std::collections::HashMap::new();
+            let mut inputs = Vec::with_capacity(sites.len());
+            for s in &sites {
+                inputs.push(crate::site_jobs::site_input(&mut c, s, &mut cache).await?);
+            }
+            drop(c);
+            let reason = format!("job {} (rebuild)", ctx.job().id);
+            match n.rebuild(&inputs, &reason).await {
+                Ok(r) => {
+                    ctx.log(
+                        "info",
+                        format!("{} site(s) applied as revision {}", inputs.len(), r.rev),
+                    )
+                    .await;
+                    Ok(Some(
+                        json!({ "revision": r.rev, "sites": inputs.len(), "steps": r.steps }),
+                    ))
+                }
+                Err(e) if e.retryable() => Err(StepError::Retry(e.to_string())),
+                Err(e) => Err(StepError::Permanent(e.to_string())),
+            }
+        })
+    }
+}

@@ -6,13 +6,55 @@ use berth_agent::node::{LocalNode, PhpLimits, SiteInput};
 use berth_db::{packages, sites, tenants};
 use berth_jobs::{BoxFuture, JobHandler, StepCtx, StepError};
 use berth_proto::SiteId;
+use berth_proto::TenantId;
 use berth_proto::api::packages::Limits;
-use berth_proto::api::sites::SiteKind;
 use berth_proto::api::sites::SiteStatus;
+use berth_proto::api::sites::{Site, SiteKind};
+use berth_proto::api::tenants::Tenant;
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::{AccountName, DomainName, PhpVersion};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
+
+/// What the node needs to know about a site, with its tenant's name,
+/// status and PHP limits (cached per tenant across calls).
+pub(crate) async fn site_input(
+    c: &mut berth_db::Conn,
+    site: &Site,
+    cache: &mut HashMap<TenantId, (Tenant, PhpLimits)>,
+) -> Result<SiteInput, StepError> {
+    let (tenant, php) = match cache.get(&site.tenant_id) {
+        Some(hit) => hit.clone(),
+        None => {
+            let tenant = tenants::get(c, &berth_core::Scope::system(), site.tenant_id)
+                .await
+                .map_err(db_err)?;
+            let php = match tenant.package_id {
+                Some(p) => php_limits(
+                    &packages::get(c, &berth_core::Scope::system(), p)
+                        .await
+                        .map_err(db_err)?
+                        .limits,
+                ),
+                None => PhpLimits::default(),
+            };
+            cache.insert(site.tenant_id, (tenant.clone(), php));
+            (tenant, php)
+        }
+    };
+    Ok(SiteInput {
+        site: site.id,
+        tenant: tenant.name.clone(),
+        tenant_id: tenant.id,
+        domain: site.domain.clone(),
+        aliases: site.aliases.clone(),
+        kind: site.kind.clone(),
+        options: site.options.clone(),
+        php,
+        suspended: site.status == SiteStatus::Suspended || tenant.status == TenantStatus::Suspended,
+    })
+}
 
 /// Site jobs one worker runs at once.
 const SITE_BATCH: usize = 128;
@@ -144,30 +186,8 @@ impl JobHandler for SiteApply {
                 }
                 Err(e) => return Err(db_err(e)),
             };
-            let tenant = tenants::get(&mut c, &berth_core::Scope::system(), site.tenant_id)
-                .await
-                .map_err(db_err)?;
-            let php = match tenant.package_id {
-                Some(p) => php_limits(
-                    &packages::get(&mut c, &berth_core::Scope::system(), p)
-                        .await
-                        .map_err(db_err)?
-                        .limits,
-                ),
-                None => PhpLimits::default(),
-            };
+            let input = site_input(&mut c, &site, &mut HashMap::new()).await?;
             drop(c);
-            let input = SiteInput {
-                site: site.id,
-                tenant: tenant.name.clone(),
-                tenant_id: tenant.id,
-                domain: site.domain.clone(),
-                aliases: site.aliases.clone(),
-                kind: site.kind.clone(),
-                options: site.options.clone(),
-                php,
-                suspended: site.status == SiteStatus::Suspended || tenant.status == TenantStatus::Suspended,
-            };
             let reason = format!("job {}", ctx.job().id);
             match node.apply_site(&input, &reason).await {
                 Ok(done) => {

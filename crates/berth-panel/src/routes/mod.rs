@@ -96,6 +96,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(nodes::journal))
         .routes(routes!(nodes::drift, nodes::resolve_drift))
         .routes(routes!(nodes::rollback))
+        .routes(routes!(nodes::rebuild))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -209,3 +209,17 @@ pub async fn resolve_drift(
     .await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
+
+/// Re-render every site and apply them as one revision (a job).
+#[utoipa::path(post, path = "/api/v1/nodes/{name}/rebuild", tag = "nodes", params(("name" = String, Path)),
+    responses((status = 202, body = NodeChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn rebuild(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(name): Path<String>,
+) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
+    auth.authorize(Permission::NodesManage)?;
+    local(&st, &name)?;
+    let c = enqueue(&st, &auth, "node.rebuild", json!({}), json!({}), "node.rebuild").await?;
+    Ok((StatusCode::ACCEPTED, Reply(c)))
+}

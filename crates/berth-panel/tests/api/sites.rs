@@ -121,8 +121,15 @@ async fn history(p: &TestPanel, web: SocketAddr, prefix: &std::path::Path, a_dom
         .filter_map(|e| e["event"].as_str())
         .collect();
     assert!(events.contains(&"applied"), "{events:?}");
+    // A full rebuild renders what the database says: the rolled-back site A
+    // (deleted in the database) goes again, the redirect site stays.
+    let (s, v) = p.post("/api/v1/nodes/local/rebuild", &root, json!({})).await?;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let job = job_done(p, &root, v["job_id"].as_str().unwrap_or_default()).await?;
+    assert!(job["steps"][0]["artifact"]["sites"].as_u64().is_some(), "{job}");
+    assert_eq!(get(web, a_dom).await?.0, 404);
     let (_, audit) = p.get("/api/v1/audit?action=node.", &root).await?;
-    assert_eq!(audit["total"], 2, "{audit}");
+    assert_eq!(audit["total"], 3, "{audit}");
     Ok(())
 }
 

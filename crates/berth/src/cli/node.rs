@@ -32,6 +32,13 @@ pub enum NodeCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Re-render every site and apply them all as one revision.
+    Rebuild {
+        #[arg(long, default_value = "local")]
+        node: String,
+        #[arg(long)]
+        wait: bool,
+    },
     /// Make an earlier revision live again (as a new revision).
     Rollback {
         rev: u64,
@@ -109,6 +116,7 @@ pub async fn run(ctx: &Ctx, cmd: NodeCmd) -> anyhow::Result<ExitCode> {
             };
             (c.resolve_node_drift(&node, &ResolveDrift { action }).await?, wait)
         }
+        NodeCmd::Rebuild { node, wait } => (c.rebuild_node(&node).await?, wait),
         NodeCmd::Rollback { rev, node, wait } => (c.rollback_node(&node, &RollbackRequest { rev }).await?, wait),
     };
     report(ctx, &change)?;
