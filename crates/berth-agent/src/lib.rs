@@ -15,4 +15,6 @@ pub mod logs;
 pub mod nginx;
 pub mod node;
 pub mod php;
+pub mod report;
+pub mod rpc;
 pub mod store;

@@ -77,7 +77,7 @@ pub struct NodeConfig {
 }
 
 /// PHP settings from the tenant's package.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PhpLimits {
     pub max_children: u32,
     pub memory_mb: u32,
@@ -106,7 +106,7 @@ pub struct SiteApplied {
 }
 
 /// What the panel wants for one site.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SiteInput {
     pub site: SiteId,
     pub tenant: AccountName,
@@ -145,6 +145,11 @@ impl LocalNode {
     pub async fn start(cfg: NodeConfig) -> Result<LocalNode, NodeError> {
         if !Path::new(crate::nginx::NGINX).exists() {
             return Err(NodeError::NoNginx);
+        }
+        // Two log files per site stay open in nginx (inherited from us).
+        match berth_sys::limits::raise_nofile(1 << 20) {
+            Ok(n) => tracing::debug!(nofile = n, "open-file limit"),
+            Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
         }
         if let Some(web) = &cfg.nginx.user {
             users::ensure_user(web.as_str(), Path::new("/nonexistent"), "berth web server", true).await?;

@@ -1,10 +1,49 @@
 //! Routes of a node's configuration history.
 
 use crate::{Client, ClientError};
-use berth_proto::api::nodes::{DriftItem, JournalLine, NodeChange, ResolveDrift, RevisionInfo, RollbackRequest};
+use berth_proto::api::nodes::{
+    CreateNode, DriftItem, JournalLine, Node, NodeChange, NodeCreated, ResolveDrift, RevisionInfo, RollbackRequest,
+};
 use reqwest::Method;
 
 impl Client {
+    /// `GET /api/v1/nodes`.
+    pub async fn list_nodes(&self) -> Result<Vec<Node>, ClientError> {
+        self.get("/api/v1/nodes").await
+    }
+
+    /// `GET /api/v1/nodes/{name}`.
+    pub async fn get_node(&self, node: &str) -> Result<Node, ClientError> {
+        self.get(&format!("/api/v1/nodes/{}", seg(node)?)).await
+    }
+
+    /// `POST /api/v1/nodes` (201): the node and its one-time join token.
+    pub async fn create_node(&self, req: &CreateNode) -> Result<NodeCreated, ClientError> {
+        self.send_json(Method::POST, "/api/v1/nodes", req).await
+    }
+
+    /// `POST /api/v1/nodes/{name}/token`: a new join token.
+    pub async fn node_token(&self, node: &str) -> Result<NodeCreated, ClientError> {
+        self.post_empty(&format!("/api/v1/nodes/{}/token", seg(node)?)).await
+    }
+
+    /// `DELETE /api/v1/nodes/{name}` (204): revoke.
+    pub async fn delete_node(&self, node: &str) -> Result<(), ClientError> {
+        self.delete(&format!("/api/v1/nodes/{}", seg(node)?)).await
+    }
+
+    /// `POST /api/v1/nodes/{name}/rotate-cert` (202).
+    pub async fn rotate_node_cert(&self, node: &str) -> Result<NodeChange, ClientError> {
+        self.post_empty(&format!("/api/v1/nodes/{}/rotate-cert", seg(node)?))
+            .await
+    }
+
+    /// `POST /api/v1/nodes/{name}/heartbeat` (202).
+    pub async fn node_heartbeat(&self, node: &str) -> Result<NodeChange, ClientError> {
+        self.post_empty(&format!("/api/v1/nodes/{}/heartbeat", seg(node)?))
+            .await
+    }
+
     /// `GET /api/v1/nodes/{name}/revisions` (newest first).
     pub async fn node_revisions(&self, node: &str) -> Result<Vec<RevisionInfo>, ClientError> {
         self.get(&format!("/api/v1/nodes/{}/revisions", seg(node)?)).await

@@ -4,12 +4,13 @@ use crate::row::{i, name, oparse, parse, s, ts};
 use crate::{Conn, DbError, DbResult, Sql, now_ms};
 use berth_core::{Scope, ScopeKind};
 use berth_proto::api::sites::{Site, SiteKind, SiteOptions, SiteQuery, SiteStatus, WwwMode};
-use berth_proto::{AccountName, DomainName, JobId, SiteId, TenantId};
+use berth_proto::{AccountName, DomainName, JobId, NodeId, SiteId, TenantId};
 use sqlx::any::AnyRow;
 
 macro_rules! cols {
     () => {
-        "s.id, s.tenant_id, s.domain, s.kind, s.options, s.status, s.last_job_id, s.created_at, s.updated_at"
+        "s.id, s.tenant_id, s.domain, s.kind, s.options, s.status, s.last_job_id, s.created_at, s.updated_at, \
+         s.node_id, COALESCE((SELECT n.name FROM nodes n WHERE n.id = s.node_id), 'local') AS node_name"
     };
 }
 
@@ -49,6 +50,7 @@ fn decode_row(r: &AnyRow) -> DbResult<Site> {
         aliases: Vec::new(),
         kind,
         options,
+        node: s(r, "node_name")?,
         status,
         last_job_id: oparse::<JobId>(r, "last_job_id")?,
         created_at: ts(r, "created_at")?,
@@ -117,12 +119,13 @@ pub async fn insert(
     aliases: &[DomainName],
     kind: &SiteKind,
     options: &SiteOptions,
+    node: Option<NodeId>,
 ) -> DbResult<Site> {
     let id = SiteId::new();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO sites (id, tenant_id, domain, kind, options, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $6)",
+        "INSERT INTO sites (id, tenant_id, domain, kind, options, status, created_at, updated_at, node_id) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7)",
     )
     .bind(id.to_string())
     .bind(tenant.to_string())
@@ -130,6 +133,7 @@ pub async fn insert(
     .bind(kind_json(kind))
     .bind(options_json(options))
     .bind(now)
+    .bind(node.map(|n| n.to_string()))
     .execute(&mut *c)
     .await?;
     put_domains(c, id, domain, aliases, options.www).await?;
@@ -179,12 +183,54 @@ pub async fn list(c: &mut Conn, scope: &Scope, f: &SiteQuery) -> DbResult<(Vec<S
     Ok((out, total))
 }
 
-/// Every site, unscoped, with its aliases in two queries (a full rebuild of
-/// a node; no N+1 over thousands of sites).
-pub async fn all(c: &mut Conn) -> DbResult<Vec<Site>> {
-    let rows = sqlx::query(concat!("SELECT ", cols!(), " FROM sites s ORDER BY s.created_at, s.id"))
-        .fetch_all(&mut *c)
-        .await?;
+/// How many sites live on a node (`None`: the local node).
+pub async fn count_on_node(c: &mut Conn, node: Option<NodeId>) -> DbResult<i64> {
+    let row = match node {
+        None => {
+            sqlx::query("SELECT COUNT(*) AS n FROM sites WHERE node_id IS NULL")
+                .fetch_one(&mut *c)
+                .await?
+        }
+        Some(n) => {
+            sqlx::query("SELECT COUNT(*) AS n FROM sites WHERE node_id = $1")
+                .bind(n.to_string())
+                .fetch_one(&mut *c)
+                .await?
+        }
+    };
+    i(&row, "n")
+}
+
+/// The node a site lives on (`None`: the panel's local node).
+pub async fn node_of(c: &mut Conn, id: SiteId) -> DbResult<Option<NodeId>> {
+    let row = sqlx::query("SELECT node_id FROM sites WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    crate::row::oparse(&row, "node_id")
+}
+
+/// Every site of a node (`None`: the local node), unscoped, with aliases in
+/// two queries (a full rebuild; no N+1 over thousands of sites).
+pub async fn all(c: &mut Conn, node: Option<NodeId>) -> DbResult<Vec<Site>> {
+    let sql = match node {
+        None => concat!(
+            "SELECT ",
+            cols!(),
+            " FROM sites s WHERE s.node_id IS NULL ORDER BY s.created_at, s.id"
+        ),
+        Some(_) => concat!(
+            "SELECT ",
+            cols!(),
+            " FROM sites s WHERE s.node_id = $1 ORDER BY s.created_at, s.id"
+        ),
+    };
+    let mut q = sqlx::query(sql);
+    if let Some(n) = node {
+        q = q.bind(n.to_string());
+    }
+    let rows = q.fetch_all(&mut *c).await?;
     let doms = sqlx::query("SELECT domain, site_id FROM site_domains WHERE is_primary = 0 ORDER BY domain")
         .fetch_all(&mut *c)
         .await?;

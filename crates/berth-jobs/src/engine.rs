@@ -114,7 +114,10 @@ impl Engine {
     pub async fn enqueue_on(&self, c: &mut berth_db::Conn, mut job: NewJob) -> Result<(Job, bool), EnqueueError> {
         self.validate(&job.kind, &job.payload)?;
         if job.max_attempts <= 0 {
-            job.max_attempts = self.settings().await?.default_max_attempts;
+            // Read through the caller's connection: it may hold a write
+            // transaction, and taking a second pooled connection here could
+            // wait for a pool that such transactions have used up.
+            job.max_attempts = self.settings_on(c).await?.default_max_attempts;
         }
         Ok(jobs::insert(c, job).await?)
     }
@@ -202,14 +205,28 @@ impl Engine {
     }
 
     async fn settings(&self) -> Result<JobSettings, DbError> {
-        if let Ok(g) = self.inner.settings.lock()
-            && let Some((at, s)) = *g
-            && at.elapsed() < SETTINGS_TTL
-        {
+        if let Some(s) = self.cached_settings() {
             return Ok(s);
         }
         let mut c = self.inner.db.conn().await?;
-        let stored = settings::all(&mut c).await?;
+        self.load_settings(&mut c).await
+    }
+
+    async fn settings_on(&self, c: &mut berth_db::Conn) -> Result<JobSettings, DbError> {
+        match self.cached_settings() {
+            Some(s) => Ok(s),
+            None => self.load_settings(c).await,
+        }
+    }
+
+    fn cached_settings(&self) -> Option<JobSettings> {
+        let g = self.inner.settings.lock().ok()?;
+        let (at, s) = (*g)?;
+        (at.elapsed() < SETTINGS_TTL).then_some(s)
+    }
+
+    async fn load_settings(&self, c: &mut berth_db::Conn) -> Result<JobSettings, DbError> {
+        let stored = settings::all(c).await?;
         let get =
             |key: &str| berth_core::settings::effective(key, stored.get(key).map(|s| &s.value)).unwrap_or_default();
         let s = JobSettings {

@@ -93,6 +93,7 @@ pub async fn ensure_maintenance_schedules(db: &Db) -> Result<(), StartError> {
     let wanted = [
         ("prune expired sessions", "17 * * * *", "maintenance.prune_sessions"),
         ("verify the audit chain", "42 3 * * *", "maintenance.audit_verify"),
+        ("node heartbeats", "* * * * *", "node.heartbeat"),
     ];
     for (name, cron, kind) in wanted {
         let mut c = db.conn().await?;

@@ -2,6 +2,7 @@
 //! starts the job engine, and `serve` answers HTTP on a listener the caller
 //! opened (port 0 in tests). `berth serve` is a thin wrapper around this.
 
+pub mod agents;
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
@@ -76,9 +77,18 @@ impl Panel {
                 }
             },
         };
+        let pki = Arc::new(agents::Pki::load_or_init(&db).await.map_err(StartError::Config)?);
         let mut registry = Registry::with_builtins();
-        registry.register(site_jobs::SiteApply { node: node.clone() });
-        registry.register(site_jobs::SiteRemove { node: node.clone() });
+        registry.register(site_jobs::SiteApply {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(site_jobs::SiteRemove {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(node_jobs::NodeHeartbeat { pki: pki.clone() });
+        registry.register(node_jobs::NodeRotateCert { pki: pki.clone() });
         registry.register(node_jobs::NodeRollback { node: node.clone() });
         registry.register(node_jobs::NodeDrift { node: node.clone() });
         registry.register(node_jobs::NodeRebuild { node: node.clone() });
@@ -102,6 +112,7 @@ impl Panel {
             metrics: metrics_handle(),
             dummy_hash,
             node,
+            pki,
             hash_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()
                     .map(|n| n.get())

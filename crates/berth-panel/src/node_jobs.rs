@@ -125,7 +125,7 @@ impl JobHandler for NodeRebuild {
             let n = node(&self.node)?;
             let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
             let mut c = ctx.db().conn().await.map_err(db_err)?;
-            let sites = berth_db::sites::all(&mut c).await.map_err(db_err)?;
+            let sites = berth_db::sites::all(&mut c, None).await.map_err(db_err)?;
             let mut cache = std::collections::HashMap::new();
             let mut inputs = Vec::with_capacity(sites.len());
             for s in &sites {
@@ -147,6 +147,151 @@ impl JobHandler for NodeRebuild {
                 Err(e) if e.retryable() => Err(StepError::Retry(e.to_string())),
                 Err(e) => Err(StepError::Permanent(e.to_string())),
             }
+        })
+    }
+}
+
+/// `{}` for every trusted node, or `{"name": …}` for one.
+fn node_name(payload: &Value) -> Result<Option<String>, String> {
+    let obj = payload.as_object().ok_or("the payload must be an object")?;
+    if obj.keys().any(|k| k != "name") {
+        return Err("the payload takes only name".into());
+    }
+    match obj.get("name") {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .filter(|n| berth_proto::AccountName::parse(n).is_ok())
+            .map(|n| Some(n.to_owned()))
+            .ok_or_else(|| "name must be a node name".into()),
+    }
+}
+
+async fn trusted_nodes(ctx: &StepCtx, name: Option<String>) -> Result<Vec<berth_db::nodes::NodeRow>, StepError> {
+    let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let rows = match name {
+        Some(n) => vec![berth_db::nodes::get(&mut c, &n).await.map_err(|e| match e {
+            berth_db::DbError::NotFound => StepError::Permanent(format!("no node named {n}")),
+            e => db_err(e),
+        })?],
+        None => berth_db::nodes::list(&mut c).await.map_err(db_err)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.node.state == berth_proto::api::nodes::NodeState::Trusted)
+        .collect())
+}
+
+/// Ask each trusted node for its report (capabilities and metrics); rotate
+/// certificates with a third of their life left.
+pub struct NodeHeartbeat {
+    pub pki: Arc<crate::agents::Pki>,
+}
+
+impl JobHandler for NodeHeartbeat {
+    fn kind(&self) -> &'static str {
+        "node.heartbeat"
+    }
+    fn description(&self) -> &'static str {
+        "Asks enrolled nodes for their capabilities and metrics (last seen), and rotates certificates that are due."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        node_name(payload)?;
+        Ok(vec!["heartbeat".into()])
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let name = node_name(ctx.payload()).map_err(StepError::Permanent)?;
+            let rows = trusted_nodes(ctx, name).await?;
+            let rid = ctx.job().id.to_string();
+            let mut out = serde_json::Map::new();
+            for row in rows {
+                let r: Result<berth_proto::api::nodes::NodeReport, _> = self
+                    .pki
+                    .call(&row, reqwest::Method::GET, "/v1/info", None::<&()>, Some(&rid))
+                    .await;
+                let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
+                let mut c = ctx.db().conn().await.map_err(db_err)?;
+                match &r {
+                    Ok(rep) => {
+                        berth_db::nodes::seen(&mut c, row.id, Ok((&rep.capabilities, &rep.metrics)))
+                            .await
+                            .map_err(db_err)?;
+                        out.insert(row.node.name.to_string(), json!("ok"));
+                    }
+                    Err(e) => {
+                        berth_db::nodes::seen(&mut c, row.id, Err(&e.to_string()))
+                            .await
+                            .map_err(db_err)?;
+                        ctx.log("warn", e.to_string()).await;
+                        out.insert(row.node.name.to_string(), json!(e.to_string()));
+                        continue;
+                    }
+                }
+                drop(c);
+                let left = row.node.cert_not_after.map_or(0, |t| t.0 - berth_db::now_ms());
+                if left < crate::agents::NODE_CERT_DAYS * 86_400_000 / 3 {
+                    match crate::agents::rotate(&self.pki, ctx.db(), &row, Some(&rid)).await {
+                        Ok(i) => {
+                            ctx.log("info", format!("{}: new certificate {}", row.node.name, i.serial_hex))
+                                .await
+                        }
+                        Err(e) => {
+                            ctx.log("warn", format!("{}: rotation failed: {e}", row.node.name))
+                                .await
+                        }
+                    }
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        })
+    }
+}
+
+/// Rotate one node's certificate now.
+pub struct NodeRotateCert {
+    pub pki: Arc<crate::agents::Pki>,
+}
+
+impl JobHandler for NodeRotateCert {
+    fn kind(&self) -> &'static str {
+        "node.rotate_cert"
+    }
+    fn description(&self) -> &'static str {
+        "Gives a node a new key and certificate; the agent serves it without a restart."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        node_name(payload)?.ok_or("name is required")?;
+        Ok(vec!["rotate".into()])
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let name = node_name(ctx.payload()).map_err(StepError::Permanent)?;
+            let Some(row) = trusted_nodes(ctx, name.clone()).await?.pop() else {
+                return Err(StepError::Permanent(format!(
+                    "node {} is not enrolled",
+                    name.unwrap_or_default()
+                )));
+            };
+            let rid = ctx.job().id.to_string();
+            let issued = crate::agents::rotate(&self.pki, ctx.db(), &row, Some(&rid))
+                .await
+                .map_err(|e| {
+                    if e.retryable() {
+                        StepError::Retry(e.to_string())
+                    } else {
+                        StepError::Permanent(e.to_string())
+                    }
+                })?;
+            ctx.log(
+                "info",
+                format!("new certificate {} until {}", issued.serial_hex, issued.not_after_ms),
+            )
+            .await;
+            Ok(Some(
+                json!({ "serial": issued.serial_hex, "not_after_ms": issued.not_after_ms }),
+            ))
         })
     }
 }

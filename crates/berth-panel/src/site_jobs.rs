@@ -1,11 +1,16 @@
 //! The job kinds that put sites on a node: `site.apply` (create, change,
 //! suspend, unsuspend) and `site.remove`. They run on the panel's job engine
-//! and call the node's agent (in-process on a single server).
+//! and call the site's node: the in-process agent for `local`, an enrolled
+//! agent over mutual TLS otherwise (the job's creation time is the
+//! generation, so a retried job is answered "already applied").
 
+use crate::agents::{AgentError, Pki};
+use berth_agent::apply::StepReport;
 use berth_agent::node::{LocalNode, PhpLimits, SiteInput};
+use berth_agent::rpc::{Applied, ApplySite, RemoveSite};
+use berth_db::nodes::{self, NodeRow};
 use berth_db::{packages, sites, tenants};
 use berth_jobs::{BoxFuture, JobHandler, StepCtx, StepError};
-use berth_proto::SiteId;
 use berth_proto::TenantId;
 use berth_proto::api::packages::Limits;
 use berth_proto::api::sites::SiteStatus;
@@ -13,6 +18,7 @@ use berth_proto::api::sites::{Site, SiteKind};
 use berth_proto::api::tenants::Tenant;
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::{AccountName, DomainName, PhpVersion};
+use berth_proto::{NodeId, SiteId};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,7 +63,7 @@ pub(crate) async fn site_input(
 }
 
 /// Site jobs one worker runs at once.
-const SITE_BATCH: usize = 128;
+const SITE_BATCH: usize = 32;
 
 fn site_id(payload: &Value) -> Result<SiteId, String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
@@ -70,27 +76,69 @@ fn site_id(payload: &Value) -> Result<SiteId, String> {
         .ok_or_else(|| "site_id must be a site id".into())
 }
 
-/// `site.remove` takes `site_id` and, to delete the files, `delete_files`:
-/// `{"tenant", "domain"}` (the site row is gone by the time the job runs).
-fn remove_payload(payload: &Value) -> Result<(SiteId, Option<(AccountName, DomainName)>), String> {
+/// What `site.remove` knows: the site row is gone by the time it runs.
+struct RemovePayload {
+    site: SiteId,
+    /// `None`: the panel's local node.
+    node: Option<NodeId>,
+    tenant: Option<AccountName>,
+    /// Delete the files of this domain of `tenant` too.
+    files: Option<DomainName>,
+}
+
+/// `site.remove` takes `site_id`, and optionally `node_id`, `tenant` and
+/// `delete_files: {"tenant", "domain"}`.
+fn remove_payload(payload: &Value) -> Result<RemovePayload, String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
-    if obj.keys().any(|k| k != "site_id" && k != "delete_files") {
-        return Err("the payload takes only site_id and delete_files".into());
+    if obj
+        .keys()
+        .any(|k| !matches!(k.as_str(), "site_id" | "delete_files" | "node_id" | "tenant"))
+    {
+        return Err("the payload takes only site_id, node_id, tenant and delete_files".into());
     }
-    let id = obj
+    let site = obj
         .get("site_id")
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok())
         .ok_or("site_id must be a site id")?;
+    let node = match obj.get("node_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or("node_id must be a node id")?,
+        ),
+    };
+    let mut tenant = match obj.get("tenant") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|t| AccountName::parse(t).ok())
+                .ok_or("tenant must be an account name")?,
+        ),
+    };
     let files = match obj.get("delete_files") {
         None | Some(Value::Null) => None,
         Some(f) => {
-            let tenant = f["tenant"].as_str().and_then(|t| AccountName::parse(t).ok());
-            let domain = f["domain"].as_str().and_then(|d| DomainName::parse(d).ok());
-            Some(tenant.zip(domain).ok_or("delete_files takes a tenant and a domain")?)
+            let t = f["tenant"].as_str().and_then(|t| AccountName::parse(t).ok());
+            let d = f["domain"].as_str().and_then(|d| DomainName::parse(d).ok());
+            let (t, d) = t.zip(d).ok_or("delete_files takes a tenant and a domain")?;
+            tenant = Some(t);
+            Some(d)
         }
     };
-    Ok((id, files))
+    Ok(RemovePayload {
+        site,
+        node,
+        tenant,
+        files,
+    })
+}
+
+/// One log line per service: each step's name and time.
+async fn log_steps(ctx: &StepCtx, service: &str, steps: &[StepReport]) {
+    let line: Vec<String> = steps.iter().map(|s| format!("{} {} ms", s.name, s.ms)).collect();
+    ctx.log("info", format!("{service}: {}", line.join(", "))).await;
 }
 
 fn node_of(node: &Option<Arc<LocalNode>>) -> Result<&Arc<LocalNode>, StepError> {
@@ -118,10 +166,9 @@ fn php_limits(l: &Limits) -> PhpLimits {
 /// go). A site without a version uses the node's newest.
 async fn php_versions_in_use(
     c: &mut berth_db::Conn,
-    node: &LocalNode,
+    newest: Option<PhpVersion>,
     tenant: &AccountName,
 ) -> Result<Vec<PhpVersion>, StepError> {
-    let newest = node.php_versions().pop();
     Ok(sites::kinds_of_tenant(c, tenant)
         .await
         .map_err(db_err)?
@@ -138,7 +185,7 @@ async fn php_versions_in_use(
 async fn stop_unused_pools(ctx: &StepCtx, node: &LocalNode) -> Result<(), StepError> {
     for tenant in node.pool_tenants().await {
         let mut c = ctx.db().conn().await.map_err(db_err)?;
-        let used = php_versions_in_use(&mut c, node, &tenant).await?;
+        let used = php_versions_in_use(&mut c, node.php_versions().pop(), &tenant).await?;
         drop(c);
         match node.stop_unused_pools(&tenant, &used).await {
             Ok(stopped) if !stopped.is_empty() => {
@@ -152,8 +199,26 @@ async fn stop_unused_pools(ctx: &StepCtx, node: &LocalNode) -> Result<(), StepEr
     Ok(())
 }
 
+/// The newest PHP version a remote node reported.
+fn remote_newest_php(row: &NodeRow) -> Option<PhpVersion> {
+    row.node
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.php.last())
+        .and_then(|v| PhpVersion::parse(v).ok())
+}
+
+fn agent_err(e: AgentError) -> StepError {
+    if e.retryable() {
+        StepError::Retry(e.to_string())
+    } else {
+        StepError::Permanent(e.to_string())
+    }
+}
+
 pub struct SiteApply {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<Pki>,
 }
 
 impl JobHandler for SiteApply {
@@ -174,7 +239,6 @@ impl JobHandler for SiteApply {
     }
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
-            let node = node_of(&self.node)?;
             let id = site_id(ctx.payload()).map_err(StepError::Permanent)?;
             let mut c = ctx.db().conn().await.map_err(db_err)?;
             let site = match sites::get(&mut c, &berth_core::Scope::system(), id).await {
@@ -187,7 +251,44 @@ impl JobHandler for SiteApply {
                 Err(e) => return Err(db_err(e)),
             };
             let input = site_input(&mut c, &site, &mut HashMap::new()).await?;
+            if let Some(nid) = sites::node_of(&mut c, id).await.map_err(db_err)? {
+                let row = nodes::get_by_id(&mut c, nid).await.map_err(db_err)?;
+                let used = php_versions_in_use(&mut c, remote_newest_php(&row), &input.tenant).await?;
+                drop(c);
+                let req = ApplySite {
+                    generation: ctx.job().created_at.0,
+                    site: input,
+                    php_in_use: used,
+                };
+                let rid = ctx.job().id.to_string();
+                let done: Applied = self
+                    .pki
+                    .call(
+                        &row,
+                        reqwest::Method::PUT,
+                        &format!("/v1/sites/{id}"),
+                        Some(&req),
+                        Some(&rid),
+                    )
+                    .await
+                    .map_err(agent_err)?;
+                if done.already_applied {
+                    ctx.log("info", format!("node {} had applied this already", row.node.name))
+                        .await;
+                } else {
+                    if !done.pool_steps.is_empty() {
+                        log_steps(ctx, "php-fpm", &done.pool_steps).await;
+                    }
+                    log_steps(ctx, &format!("nginx on {}", row.node.name), &done.steps).await;
+                }
+                for n in &done.notes {
+                    ctx.log("info", n.clone()).await;
+                }
+                return Ok(Some(json!({ "node": row.node.name, "revision": done.revision,
+                    "already_applied": done.already_applied, "steps": done.steps, "config": done.config })));
+            }
             drop(c);
+            let node = node_of(&self.node)?;
             let reason = format!("job {}", ctx.job().id);
             match node.apply_site(&input, &reason).await {
                 Ok(done) => {
@@ -201,27 +302,18 @@ impl JobHandler for SiteApply {
                         )
                         .await;
                     }
-                    let reports = done.pool.iter().map(|r| ("php-fpm", r)).chain([("nginx", &done.vhost)]);
-                    for (service, report) in reports {
-                        for s in &report.steps {
-                            ctx.log(
-                                "info",
-                                format!(
-                                    "{service} {} ({} ms): {}",
-                                    s.name,
-                                    s.ms,
-                                    s.output.clone().unwrap_or_default()
-                                ),
-                            )
-                            .await;
-                        }
+                    if let Some(p) = &done.pool {
+                        log_steps(ctx, "php-fpm", &p.steps).await;
                     }
+                    log_steps(ctx, "nginx", &done.vhost.steps).await;
                     // A site that left PHP (or a version) may leave a pool unused.
                     stop_unused_pools(ctx, node).await?;
                     let report = &done.vhost;
-                    Ok(Some(json!({ "revision": report.rev, "previous": report.previous,
+                    Ok(Some(
+                        json!({ "node": "local", "revision": report.rev, "previous": report.previous,
                         "steps": report.steps, "config": done.config,
-                        "php_pool": done.pool.as_ref().map(|p| json!({ "revision": p.rev, "steps": p.steps })) })))
+                        "php_pool": done.pool.as_ref().map(|p| json!({ "revision": p.rev, "steps": p.steps })) }),
+                    ))
                 }
                 Err(e) => {
                     ctx.log("error", e.to_string()).await;
@@ -238,6 +330,7 @@ impl JobHandler for SiteApply {
 
 pub struct SiteRemove {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<Pki>,
 }
 
 impl JobHandler for SiteRemove {
@@ -251,36 +344,76 @@ impl JobHandler for SiteRemove {
         SITE_BATCH
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
-        let (_, files) = remove_payload(payload)?;
+        let p = remove_payload(payload)?;
         let mut steps = vec!["remove from node".into()];
-        if files.is_some() {
+        if p.files.is_some() {
             steps.push("delete files".into());
         }
         Ok(steps)
     }
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
-            let node = node_of(&self.node)?;
-            let (id, files) = remove_payload(ctx.payload()).map_err(StepError::Permanent)?;
-            if idx == 1 {
-                let Some((tenant, domain)) = files else {
-                    return Ok(None);
-                };
-                // The domain was freed when the site was deleted: if the same
-                // tenant has put a new site on it since, those are its files now.
-                let mut c = ctx.db().conn().await.map_err(db_err)?;
-                if sites::domain_in_use(&mut c, &domain).await.map_err(db_err)? {
-                    ctx.log("warn", format!("{domain} is used by a site again; its files were kept"))
-                        .await;
+            let p = remove_payload(ctx.payload()).map_err(StepError::Permanent)?;
+            // The domain was freed when the site was deleted: if a new site
+            // has taken it since, those are its files now.
+            let mut c = ctx.db().conn().await.map_err(db_err)?;
+            let files = match &p.files {
+                Some(d) if sites::domain_in_use(&mut c, d).await.map_err(db_err)? => {
+                    if idx == 1 || p.node.is_some() {
+                        ctx.log("warn", format!("{d} is used by a site again; its files were kept"))
+                            .await;
+                    }
+                    None
+                }
+                other => other.clone(),
+            };
+            if let Some(nid) = p.node {
+                if idx == 1 {
+                    // The node deleted them with the server block.
                     return Ok(None);
                 }
+                let row = nodes::get_by_id(&mut c, nid).await.map_err(db_err)?;
+                let used = match &p.tenant {
+                    Some(t) => php_versions_in_use(&mut c, remote_newest_php(&row), t).await?,
+                    None => vec![],
+                };
                 drop(c);
-                return match node.delete_site_files(&tenant, &domain) {
+                let req = RemoveSite {
+                    generation: ctx.job().created_at.0,
+                    tenant: p.tenant.clone(),
+                    delete_files: files,
+                    php_in_use: used,
+                };
+                let rid = ctx.job().id.to_string();
+                let done: Applied = self
+                    .pki
+                    .call(
+                        &row,
+                        reqwest::Method::POST,
+                        &format!("/v1/sites/{}/remove", p.site),
+                        Some(&req),
+                        Some(&rid),
+                    )
+                    .await
+                    .map_err(agent_err)?;
+                for n in &done.notes {
+                    ctx.log("info", n.clone()).await;
+                }
+                return Ok(Some(json!({ "node": row.node.name, "revision": done.revision,
+                    "already_applied": done.already_applied, "steps": done.steps })));
+            }
+            drop(c);
+            let node = node_of(&self.node)?;
+            if idx == 1 {
+                let (Some(tenant), Some(domain)) = (&p.tenant, files) else {
+                    return Ok(None);
+                };
+                return match node.delete_site_files(tenant, &domain) {
                     Ok(gone) => Ok(Some(json!({ "deleted": gone }))),
                     Err(e) => Err(StepError::Retry(e.to_string())),
                 };
             }
-            let out = match node.remove_site(id, &format!("job {}", ctx.job().id)).await {
+            let out = match node.remove_site(p.site, &format!("job {}", ctx.job().id)).await {
                 Ok(Some(r)) => json!({ "revision": r.rev, "steps": r.steps }),
                 Ok(None) => {
                     ctx.log("info", "the site was not on the node").await;

@@ -46,6 +46,8 @@ pub struct AppState {
     /// The in-process agent of the local node, when one is configured and
     /// started.
     pub node: Option<Arc<berth_agent::node::LocalNode>>,
+    /// The install's CA and the panel's client identity for agents.
+    pub pki: Arc<crate::agents::Pki>,
     /// Argon2 runs at most this many at a time (each takes ~19 MiB and a
     /// core); the rest wait briefly or get 429, so a login flood cannot
     /// exhaust memory.

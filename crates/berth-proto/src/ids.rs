@@ -49,6 +49,10 @@ macro_rules! id_type {
 }
 
 id_type!(
+    /// A node enrolled to the panel.
+    NodeId
+);
+id_type!(
     /// A user (any role).
     UserId
 );

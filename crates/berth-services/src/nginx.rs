@@ -18,6 +18,9 @@ pub fn render_main(spec: &NginxMainSpec) -> String {
         let _ = writeln!(s, "user {u};");
     }
     let _ = writeln!(s, "worker_processes {};", spec.workers.max(1));
+    // Two log files per site in every worker (the master's limit is raised
+    // by the agent, which starts it).
+    s.push_str("worker_rlimit_nofile 1048576;\n");
     let _ = writeln!(s, "pid {p}/run/nginx.pid;");
     let _ = writeln!(s, "error_log {p}/logs/error.log warn;");
     s.push_str("events {\n    worker_connections 1024;\n}\n");

@@ -9,6 +9,7 @@
 
 pub mod cmd;
 pub mod fsx;
+pub mod limits;
 pub mod procfs;
 pub mod users;
 

@@ -4,6 +4,7 @@
 //! ordinary client of the HTTP API (see `cli/`).
 
 mod admin;
+mod agent;
 mod cli;
 mod serve;
 
@@ -27,6 +28,9 @@ struct Top {
 enum TopCommand {
     /// Run the panel (API and job workers).
     Serve(serve::ServeArgs),
+    /// A node's agent: join a panel, then serve it.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
     /// Recovery commands on the panel host (direct database access).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -89,6 +93,10 @@ async fn main() -> ExitCode {
             serve::run(args).await.map(|()| ExitCode::SUCCESS)
         }
         TopCommand::Admin(cmd) => admin::run(cmd).await,
+        TopCommand::Agent(cmd) => {
+            init_tracing();
+            agent::run(cmd).await.map(|()| ExitCode::SUCCESS)
+        }
         TopCommand::Completions { shell } => {
             clap_complete::generate(shell, &mut Top::command(), "berth", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -33,6 +33,7 @@ pub const PUBLIC_PATHS: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/nodes/join"),
 ];
 
 pub fn api() -> OpenApiRouter<SharedState> {
@@ -97,6 +98,12 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(nodes::drift, nodes::resolve_drift))
         .routes(routes!(nodes::rollback))
         .routes(routes!(nodes::rebuild))
+        .routes(routes!(nodes::list_nodes, nodes::create_node))
+        .routes(routes!(nodes::get_node, nodes::delete_node))
+        .routes(routes!(nodes::join))
+        .routes(routes!(nodes::new_token))
+        .routes(routes!(nodes::rotate_cert))
+        .routes(routes!(nodes::heartbeat))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

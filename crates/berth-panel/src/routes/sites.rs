@@ -14,13 +14,14 @@ use berth_db::audit::AuditEvent;
 use berth_db::jobs::NewJob;
 use berth_db::{Conn, packages, sites, tenants, usage};
 use berth_proto::api::Page;
+use berth_proto::api::nodes::{NodeRole, NodeState};
 use berth_proto::api::packages::Resource;
 use berth_proto::api::sites::{
     CreateSite, DeleteSiteQuery, MAX_ALIASES, PhpVersions, Site, SiteChange, SiteKind, SiteLog, SiteLogKind,
     SiteLogQuery, SiteOptions, SiteQuery, SiteStatus, UpdateSite,
 };
 use berth_proto::api::tenants::TenantStatus;
-use berth_proto::{ApiErrorBody, DomainName, JobId, SiteId, TenantId};
+use berth_proto::{AccountName, ApiErrorBody, DomainName, JobId, NodeId, PhpVersion, SiteId, TenantId};
 use serde_json::json;
 
 fn ev(s: &Site, action: &'static str, summary: serde_json::Value) -> AuditEvent {
@@ -42,7 +43,15 @@ pub(crate) async fn enqueue(
     site: SiteId,
     tenant: TenantId,
 ) -> ApiResult<JobId> {
-    let job = enqueue_payload(st, c, auth, kind, json!({ "site_id": site }), tenant).await?;
+    let mut payload = json!({ "site_id": site });
+    if kind == "site.remove" {
+        // The row goes before the job runs: say where the site lived.
+        if let Some(n) = sites::node_of(c, site).await? {
+            payload["node_id"] = json!(n);
+        }
+        payload["tenant"] = json!(tenants::get(c, &Scope::system(), tenant).await?.name);
+    }
+    let job = enqueue_payload(st, c, auth, kind, payload, tenant).await?;
     if kind == "site.apply" {
         sites::set_last_job(c, site, job).await?;
     }
@@ -114,7 +123,7 @@ fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
 
 /// Check a site's kind and options together; a PHP site without a version
 /// gets the node's newest.
-fn check_kind(st: &SharedState, kind: &mut SiteKind, options: &SiteOptions) -> ApiResult<()> {
+fn check_kind(have: &[PhpVersion], kind: &mut SiteKind, options: &SiteOptions) -> ApiResult<()> {
     options
         .check()
         .map_err(|(field, msg)| ApiError::invalid_field(field, msg))?;
@@ -124,10 +133,7 @@ fn check_kind(st: &SharedState, kind: &mut SiteKind, options: &SiteOptions) -> A
             "error pages are served from the site's files: static and PHP sites only",
         ));
     }
-    if let SiteKind::Php { version, .. } = kind
-        && let Some(node) = &st.node
-    {
-        let have = node.php_versions();
+    if let SiteKind::Php { version, .. } = kind {
         match version {
             Some(v) if !have.contains(v) => {
                 let list: Vec<&str> = have.iter().map(|v| v.as_str()).collect();
@@ -161,6 +167,45 @@ fn check_kind(st: &SharedState, kind: &mut SiteKind, options: &SiteOptions) -> A
         }
     }
     Ok(())
+}
+
+/// Where a site goes (`None`: the local node) and the PHP versions there.
+async fn placement(
+    st: &SharedState,
+    c: &mut Conn,
+    node: Option<&AccountName>,
+) -> ApiResult<(Option<NodeId>, Vec<PhpVersion>)> {
+    match node.map(|n| n.as_str()) {
+        None | Some("local") => {
+            let local = st.node.as_ref().ok_or_else(|| {
+                ApiError::invalid_field("node", "this panel runs no local node: name an enrolled node")
+            })?;
+            Ok((None, local.php_versions()))
+        }
+        Some(name) => {
+            let row = match berth_db::nodes::get(c, name).await {
+                Ok(r) => r,
+                Err(berth_db::DbError::NotFound) => return Err(ApiError::invalid_field("node", "no such node")),
+                Err(e) => return Err(e.into()),
+            };
+            if row.node.state != NodeState::Trusted {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    format!("node {name} is {}", row.node.state.as_str()),
+                ));
+            }
+            if !row.node.roles.contains(&NodeRole::Web) {
+                return Err(ApiError::invalid_field("node", format!("node {name} has no web role")));
+            }
+            let have = row
+                .node
+                .capabilities
+                .as_ref()
+                .map(|c| c.php.iter().filter_map(|v| PhpVersion::parse(v).ok()).collect())
+                .unwrap_or_default();
+            Ok((Some(row.id), have))
+        }
+    }
 }
 
 /// A new site or more domains must fit the tenant's package.
@@ -201,8 +246,9 @@ pub async fn create_site(
     let scope = auth.authorize(Permission::SitesWrite)?;
     let mut req = req;
     check_names(&req.domain, &req.aliases)?;
-    check_kind(&st, &mut req.kind, &req.options)?;
     let mut tx = st.db.begin().await?;
+    let (node_id, have) = placement(&st, &mut tx, req.node.as_ref()).await?;
+    check_kind(&have, &mut req.kind, &req.options)?;
     let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
         .await
         .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
@@ -210,7 +256,16 @@ pub async fn create_site(
         return Err(ApiError::conflict("the tenant is suspended"));
     }
     check_quota(&mut tx, tenant.id, 1, 1 + req.aliases.len() as i64).await?;
-    let site = sites::insert(&mut tx, tenant.id, &req.domain, &req.aliases, &req.kind, &req.options).await?;
+    let site = sites::insert(
+        &mut tx,
+        tenant.id,
+        &req.domain,
+        &req.aliases,
+        &req.kind,
+        &req.options,
+        node_id,
+    )
+    .await?;
     let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", site.id, tenant.id).await?;
     let site = sites::get(&mut tx, &scope, site.id).await?;
     audit(
@@ -220,7 +275,7 @@ pub async fn create_site(
             &site,
             "site.create",
             json!({ "domain": site.domain, "aliases": site.aliases, "kind": site.kind, "options": site.options,
-                "job_id": job_id }),
+                "node": site.node, "job_id": job_id }),
         ),
     )
     .await?;
@@ -316,7 +371,9 @@ pub async fn update_site(
     let mut req = req;
     if req.kind.is_some() || req.options.is_some() {
         let mut kind = req.kind.clone().unwrap_or_else(|| before.kind.clone());
-        check_kind(&st, &mut kind, req.options.as_ref().unwrap_or(&before.options))?;
+        let node = AccountName::parse(&before.node).ok();
+        let (_, have) = placement(&st, &mut tx, node.as_ref()).await?;
+        check_kind(&have, &mut kind, req.options.as_ref().unwrap_or(&before.options))?;
         if req.kind.is_some() {
             req.kind = Some(kind);
         }
@@ -404,15 +461,12 @@ pub async fn delete_site(
     let site = sites::get(&mut tx, &scope, id).await?;
     let job_id = if q.delete_files {
         let tenant = tenants::get(&mut tx, &Scope::system(), site.tenant_id).await?;
-        enqueue_payload(
-            &st,
-            &mut tx,
-            Some(&auth),
-            "site.remove",
-            json!({ "site_id": id, "delete_files": { "tenant": tenant.name, "domain": site.domain } }),
-            site.tenant_id,
-        )
-        .await?
+        let mut payload = json!({ "site_id": id, "tenant": tenant.name,
+            "delete_files": { "tenant": tenant.name, "domain": site.domain } });
+        if let Some(n) = sites::node_of(&mut tx, id).await? {
+            payload["node_id"] = json!(n);
+        }
+        enqueue_payload(&st, &mut tx, Some(&auth), "site.remove", payload, site.tenant_id).await?
     } else {
         enqueue(&st, &mut tx, Some(&auth), "site.remove", id, site.tenant_id).await?
     };

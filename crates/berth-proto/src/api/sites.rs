@@ -138,6 +138,8 @@ pub struct Site {
     pub aliases: Vec<DomainName>,
     pub kind: SiteKind,
     pub options: SiteOptions,
+    /// The node serving the site (`local`: the panel's own).
+    pub node: String,
     pub status: SiteStatus,
     /// Where the site's files are, relative to the tenant's home on its node.
     pub document_root: String,
@@ -160,6 +162,11 @@ pub struct CreateSite {
     pub kind: SiteKind,
     #[serde(default)]
     pub options: SiteOptions,
+    /// An enrolled node with the `web` role; the panel's local node when
+    /// left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub node: Option<crate::AccountName>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]

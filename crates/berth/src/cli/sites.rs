@@ -9,7 +9,7 @@ use berth_proto::api::sites::{
     UpdateSite, WwwMode,
 };
 use berth_proto::php::PhpIni;
-use berth_proto::{DomainName, PhpVersion, RedirectTarget, RedirectUrl, SiteId, TenantId, UrlPath};
+use berth_proto::{AccountName, DomainName, PhpVersion, RedirectTarget, RedirectUrl, SiteId, TenantId, UrlPath};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -197,6 +197,9 @@ pub enum SitesCmd {
         kind: KindArgs,
         #[command(flatten)]
         options: OptionArgs,
+        /// The node to put it on (default: the panel's local node).
+        #[arg(long, value_parser = AccountName::parse)]
+        node: Option<AccountName>,
         /// Follow the job until the site is live.
         #[arg(long)]
         wait: bool,
@@ -316,9 +319,11 @@ pub async fn run(ctx: &Ctx, cmd: SitesCmd) -> anyhow::Result<ExitCode> {
             aliases,
             kind,
             options,
+            node,
             wait,
         } => {
             let req = CreateSite {
+                node,
                 tenant_id: tenant,
                 domain,
                 aliases,
@@ -452,6 +457,7 @@ fn show(ctx: &Ctx, s: &Site) -> anyhow::Result<()> {
             ("force https", s.options.force_https.to_string()),
             ("hsts", s.options.hsts.to_string()),
             ("status", s.status.as_str().into()),
+            ("node", s.node.clone()),
             ("tenant", s.tenant_id.to_string()),
             ("document root", format!("~/{}", s.document_root)),
             ("last job", opt(s.last_job_id)),

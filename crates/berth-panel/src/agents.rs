@@ -1,0 +1,265 @@
+//! The panel's side of the agent RPC: the install's CA (made on first start,
+//! kept in the database), the panel's client certificate (issued in memory,
+//! renewed before it runs out), enrolment of nodes, and calls to agents over
+//! mutual TLS. A call verifies the agent's chain, its name, and that its
+//! certificate is one the panel issued to that node and has not revoked.
+
+use berth_db::Db;
+use berth_db::nodes::{self, NodeRow};
+use berth_pki::{Ca, Issued};
+use berth_proto::api::nodes::NodeState;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// Validity of node certificates; rotated when a third is left.
+pub const NODE_CERT_DAYS: i64 = 30;
+/// Validity of the panel's client certificate (re-issued at a third left).
+const PANEL_CERT_DAYS: i64 = 30;
+/// How long a join token works.
+pub const JOIN_TOKEN_MINUTES: i64 = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("node {0} is not enrolled (state {1})")]
+    NotTrusted(String, &'static str),
+    #[error("node {node} could not be reached: {detail}")]
+    Unreachable { node: String, detail: String },
+    #[error("node {node} refused: {detail}")]
+    Refused {
+        node: String,
+        detail: String,
+        retryable: bool,
+    },
+    #[error("certificates: {0}")]
+    Pki(String),
+}
+
+impl AgentError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            AgentError::Unreachable { .. } => true,
+            AgentError::Refused { retryable, .. } => *retryable,
+            AgentError::NotTrusted(..) | AgentError::Pki(_) => false,
+        }
+    }
+}
+
+pub struct Pki {
+    ca: Ca,
+    ca_fingerprint: String,
+    /// (certificate, key PEM) of the panel's client identity.
+    client: RwLock<(Issued, String)>,
+}
+
+impl Pki {
+    /// Load the install's CA, making it on the very first start.
+    pub async fn load_or_init(db: &Db) -> Result<Pki, String> {
+        let mut c = db.conn().await.map_err(|e| e.to_string())?;
+        let (cert, key) = match nodes::ca(&mut c).await.map_err(|e| e.to_string())? {
+            Some(p) => p,
+            None => {
+                let (cert, key) = Ca::generate().map_err(|e| e.to_string())?;
+                nodes::ca_init(&mut c, &cert, &key).await.map_err(|e| e.to_string())?
+            }
+        };
+        let ca = Ca::load(&cert, &key).map_err(|e| e.to_string())?;
+        let ca_fingerprint = ca.fingerprint().map_err(|e| e.to_string())?;
+        let client = ca.issue_panel_client(PANEL_CERT_DAYS).map_err(|e| e.to_string())?;
+        Ok(Pki {
+            ca,
+            ca_fingerprint,
+            client: RwLock::new(client),
+        })
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        self.ca.cert_pem()
+    }
+
+    /// What a join token pins: the first 16 hex digits of the CA's SHA-256.
+    pub fn ca_pin(&self) -> &str {
+        &self.ca_fingerprint[..16]
+    }
+
+    pub fn issue_node(&self, csr: &str, name: &str) -> Result<Issued, AgentError> {
+        self.ca
+            .issue_node(csr, name, NODE_CERT_DAYS)
+            .map_err(|e| AgentError::Pki(e.to_string()))
+    }
+
+    /// The panel's client certificate and key, re-issued when a third of its
+    /// life is left (no restart needed: clients are built per call).
+    fn identity(&self) -> Result<(String, String), AgentError> {
+        let now = berth_db::now_ms();
+        let fresh = |i: &Issued| i.not_after_ms - now > PANEL_CERT_DAYS * 86_400_000 / 3;
+        if let Ok(g) = self.client.read()
+            && fresh(&g.0)
+        {
+            return Ok((g.0.cert_pem.clone(), g.1.clone()));
+        }
+        let (issued, key) = self
+            .ca
+            .issue_panel_client(PANEL_CERT_DAYS)
+            .map_err(|e| AgentError::Pki(e.to_string()))?;
+        let out = (issued.cert_pem.clone(), key.clone());
+        if let Ok(mut g) = self.client.write() {
+            *g = (issued, key);
+        }
+        Ok(out)
+    }
+
+    /// A client for one node: only its enrolled certificate(s) are accepted.
+    fn client(&self, node: &NodeRow) -> Result<(reqwest::Client, String), AgentError> {
+        let state = node.node.state;
+        if state != NodeState::Trusted {
+            return Err(AgentError::NotTrusted(node.node.name.to_string(), state.as_str()));
+        }
+        let allowed: Vec<String> = node
+            .cert_sha256
+            .iter()
+            .chain(node.next_cert_sha256.iter())
+            .cloned()
+            .collect();
+        let (cert, key) = self.identity()?;
+        let tls = berth_pki::panel_client_config(self.ca.cert_pem(), &cert, &key, allowed)
+            .map_err(|e| AgentError::Pki(e.to_string()))?;
+        let name = node.node.name.as_str();
+        let addr = resolve(&node.address).map_err(|detail| AgentError::Unreachable {
+            node: name.to_owned(),
+            detail,
+        })?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .resolve(name, addr)
+            .https_only(true)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| AgentError::Pki(e.to_string()))?;
+        Ok((client, format!("https://{name}:{}", addr.port())))
+    }
+
+    /// One RPC call. The agent answers JSON, or `{error, retryable}`.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        node: &NodeRow,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        request_id: Option<&str>,
+    ) -> Result<T, AgentError> {
+        let (client, base) = self.client(node)?;
+        let name = node.node.name.to_string();
+        let mut rb = client.request(method, format!("{base}{path}"));
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        if let Some(r) = request_id {
+            rb = rb.header("x-request-id", r);
+        }
+        let resp = rb.send().await.map_err(|e| AgentError::Unreachable {
+            node: name.clone(),
+            detail: error_chain(&e),
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json().await.map_err(|e| AgentError::Refused {
+                node: name,
+                detail: format!("unreadable answer: {e}"),
+                retryable: true,
+            });
+        }
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        Err(AgentError::Refused {
+            node: name,
+            detail: body["error"].as_str().unwrap_or(status.as_str()).to_owned(),
+            retryable: body["retryable"].as_bool().unwrap_or(status.is_server_error()),
+        })
+    }
+}
+
+/// The whole cause chain (reqwest's top-level message hides the TLS reason).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// `host:port` to one address.
+fn resolve(address: &str) -> Result<SocketAddr, String> {
+    address
+        .to_socket_addrs()
+        .map_err(|e| format!("{address}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{address} does not resolve"))
+}
+
+/// A join token: a random secret, then the CA pin, so `berth agent join`
+/// can check that it talks to the panel that made the token.
+pub fn new_join_token(pin: &str) -> (String, String) {
+    let secret = hex::encode(rand::random::<[u8; 24]>());
+    let token = format!("bj_{secret}_{pin}");
+    (token.clone(), token_hash(&token))
+}
+
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// Rotate a node's certificate: the agent makes a new key and request, the
+/// panel issues, the agent installs and serves it for new connections.
+pub async fn rotate(pki: &Pki, db: &Db, node: &NodeRow, request_id: Option<&str>) -> Result<Issued, AgentError> {
+    #[derive(serde::Deserialize)]
+    struct Csr {
+        csr: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Installed {
+        sha256_hex: String,
+    }
+    let csr: Csr = pki
+        .call(node, reqwest::Method::POST, "/v1/tls/csr", None::<&()>, request_id)
+        .await?;
+    let issued = pki.issue_node(&csr.csr, node.node.name.as_str())?;
+    let db_err = |e: berth_db::DbError| AgentError::Pki(format!("database: {e}"));
+    let mut c = db.conn().await.map_err(db_err)?;
+    // Accept the new certificate before the agent switches to it.
+    nodes::set_next_cert(&mut c, node.id, Some(&issued.sha256_hex))
+        .await
+        .map_err(db_err)?;
+    drop(c);
+    let mut pinned = node.clone();
+    pinned.next_cert_sha256 = Some(issued.sha256_hex.clone());
+    let done: Installed = pki
+        .call(
+            &pinned,
+            reqwest::Method::PUT,
+            "/v1/tls/cert",
+            Some(&serde_json::json!({ "cert_pem": issued.cert_pem })),
+            request_id,
+        )
+        .await?;
+    if done.sha256_hex != issued.sha256_hex {
+        return Err(AgentError::Pki("the agent installed another certificate".into()));
+    }
+    let mut c = db.conn().await.map_err(db_err)?;
+    nodes::rotate_done(
+        &mut c,
+        node.id,
+        &issued.sha256_hex,
+        &issued.serial_hex,
+        issued.not_after_ms,
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(issued)
+}

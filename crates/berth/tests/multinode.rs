@@ -1,0 +1,454 @@
+//! Two agents (two `berth agent run` processes with their own state dirs,
+//! nginx and ports) enrolled to one panel over mutual TLS: join tokens work
+//! once, heartbeats bring capabilities and metrics, sites go to the node
+//! chosen and only there, a replayed request is answered "already applied",
+//! agents refuse clients that are not the panel, certificates rotate without
+//! a restart, and a revoked node is refused. On SQLite and PostgreSQL.
+
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const EMAIL: &str = "ops@example.com";
+const PASSWORD: &str = "Quiet-Lighthouse-19";
+
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let mut rb = self
+            .http
+            .request(m, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await?;
+        let s = r.status().as_u16();
+        Ok((s, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn job_done(&self, id: &str) -> anyhow::Result<Value> {
+        for _ in 0..600 {
+            let (_, j) = self
+                .call(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), None)
+                .await?;
+            match j["state"].as_str() {
+                Some("succeeded") => return Ok(j),
+                Some("dead") | Some("cancelled") => anyhow::bail!("job {id} ended {}: {}", j["state"], j["last_error"]),
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        anyhow::bail!("job {id} did not finish")
+    }
+}
+
+/// An agent process and everything it started, stopped on drop.
+struct AgentProc {
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        drop(berth_agent::php::StopPoolsOnDrop {
+            root: self.dir.join("php"),
+        });
+        drop(berth_agent::nginx::StopOnDrop {
+            prefix: self.dir.join("nginx"),
+        });
+    }
+}
+
+/// Removes tenants' users (and groups) when dropped.
+struct DeleteUsers(Vec<String>);
+
+impl Drop for DeleteUsers {
+    #[allow(clippy::disallowed_methods)] // Drop cannot await the async Cmd
+    fn drop(&mut self) {
+        for u in &self.0 {
+            for prog in ["/usr/sbin/userdel", "/usr/sbin/groupdel"] {
+                let _ = Command::new(prog).arg(u).env_clear().stderr(Stdio::null()).status();
+            }
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // tests run the binary under test directly
+fn berth(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.args(args).env("RUST_LOG", "warn");
+    c
+}
+
+async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok((
+        text.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0),
+        text,
+    ))
+}
+
+struct NodeUnderTest {
+    name: String,
+    rpc: SocketAddr,
+    web: SocketAddr,
+    dir: PathBuf,
+    proc: Option<AgentProc>,
+}
+
+async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTest> {
+    let (rpc, web) = (free_addr()?, free_addr()?);
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let (s, v) = api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/nodes",
+            Some(json!({ "name": name, "address": rpc.to_string(), "roles": ["web"] })),
+        )
+        .await?;
+    anyhow::ensure!(s == 201, "create node: {s} {v}");
+    assert_eq!(v["node"]["state"], "pending");
+    let token = v["join_token"].as_str().unwrap_or_default().to_owned();
+    let state = dir.join("state");
+    let state_s = state.display().to_string();
+    let out = berth(&["agent", "join", &api.url, "--token", &token, "--state-dir", &state_s]).output()?;
+    anyhow::ensure!(out.status.success(), "join: {}", String::from_utf8_lossy(&out.stderr));
+    // The key stays on the node, readable by root only.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(state.join("key.pem"))?.permissions().mode() & 0o777,
+        0o600
+    );
+    // The token worked once.
+    let again = berth(&[
+        "agent",
+        "join",
+        &api.url,
+        "--token",
+        &token,
+        "--state-dir",
+        &dir.join("other").display().to_string(),
+    ])
+    .output()?;
+    assert!(!again.status.success(), "a join token works once");
+    let child = berth(&[
+        "agent",
+        "run",
+        "--state-dir",
+        &state_s,
+        "--listen",
+        &rpc.to_string(),
+        "--web-listen",
+        &web.to_string(),
+        "--homes-root",
+        &dir.join("homes").display().to_string(),
+        "--php-root",
+        &dir.join("php").display().to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()?;
+    let proc = AgentProc {
+        child: Some(child),
+        dir: state.clone(),
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(rpc).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(NodeUnderTest {
+        name: name.to_owned(),
+        rpc,
+        web,
+        dir: state,
+        proc: Some(proc),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_over_mutual_tls() -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    for db in berth_testkit::databases().await? {
+        let tmp = tempfile::tempdir()?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        let dbh = berth_db::Db::connect(&db.url).await?;
+        berth_panel::bootstrap::ensure_first_admin(&dbh, Some(EMAIL), Some(PASSWORD), (256, 1)).await?;
+        let panel = berth_panel::Panel::start(
+            dbh.clone(),
+            berth_panel::PanelConfig {
+                workers: 2,
+                argon2_m_kib: 256,
+                argon2_t: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(panel.serve(listener, async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::new();
+        let login: Value = http
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let api = Api {
+            http,
+            url,
+            token: login["token"].as_str().unwrap_or_default().to_owned(),
+        };
+        let sfx = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+        let tenant_name = format!("mn{sfx}");
+        let _users = DeleteUsers(vec![tenant_name.clone()]);
+        scenario(&api, &dbh, tmp.path(), &sfx, &tenant_name).await?;
+        let _ = tx.send(());
+    }
+    Ok(())
+}
+
+async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_name: &str) -> anyhow::Result<()> {
+    use reqwest::Method;
+    // Reserved names and bad addresses are refused.
+    for (name, addr) in [
+        ("local", "127.0.0.1:1"),
+        ("berth-panel", "127.0.0.1:1"),
+        ("ok-name", "no-port"),
+    ] {
+        let (s, v) = api
+            .call(
+                Method::POST,
+                "/api/v1/nodes",
+                Some(json!({ "name": name, "address": addr })),
+            )
+            .await?;
+        assert_eq!(s, 422, "{name} {addr}: {v}");
+    }
+    let mut a = enrol(api, base, &format!("web-a-{sfx}")).await?;
+    let mut b = enrol(api, base, &format!("web-b-{sfx}")).await?;
+
+    // Heartbeat: capabilities and metrics arrive.
+    for n in [&a, &b] {
+        let (s, v) = api
+            .call(Method::POST, &format!("/api/v1/nodes/{}/heartbeat", n.name), None)
+            .await?;
+        assert_eq!(s, 202, "{v}");
+        api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+        let (_, node) = api
+            .call(Method::GET, &format!("/api/v1/nodes/{}", n.name), None)
+            .await?;
+        assert_eq!(node["state"], "trusted", "{node}");
+        assert!(node["capabilities"]["nginx"].is_string(), "{node}");
+        assert!(node["metrics"]["mem_total_mb"].as_u64().unwrap_or(0) > 0, "{node}");
+        assert!(node["last_seen_at"].is_string(), "{node}");
+    }
+    let (_, list) = api.call(Method::GET, "/api/v1/nodes", None).await?;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "no local node here: {list}");
+
+    // A site goes to the node chosen, and only there.
+    let (s, t) = api
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            Some(json!({ "name": tenant_name, "display_name": "Multi" })),
+        )
+        .await?;
+    assert_eq!(s, 201, "{t}");
+    let tenant = t["id"].as_str().unwrap_or_default().to_owned();
+    let mut site_ids = Vec::new();
+    for n in [&a, &b] {
+        let domain = format!("{}.test", n.name);
+        let (s, v) = api
+            .call(
+                Method::POST,
+                "/api/v1/sites",
+                Some(json!({ "tenant_id": tenant, "domain": domain, "kind": { "type": "static" }, "node": n.name })),
+            )
+            .await?;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["site"]["node"], n.name.as_str());
+        let job = api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+        assert_eq!(job["steps"][0]["artifact"]["node"], n.name.as_str(), "{job}");
+        site_ids.push(v["site"]["id"].as_str().unwrap_or_default().to_owned());
+        // The request id (the job) reached the agent's journal.
+        let journal = std::fs::read_to_string(n.dir.join("nginx/journal.jsonl"))?;
+        assert!(journal.contains(job["id"].as_str().unwrap_or("?")), "{journal}");
+    }
+    assert_eq!(get(a.web, &format!("{}.test", a.name)).await?.0, 200);
+    assert_eq!(get(b.web, &format!("{}.test", a.name)).await?.0, 404, "not on b");
+    assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
+
+    // A replay of one generation is answered "already applied".
+    let pki = berth_panel::agents::Pki::load_or_init(db)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mut c = db.conn().await?;
+    let row_a = berth_db::nodes::get(&mut c, &a.name).await?;
+    let site: berth_proto::api::sites::Site =
+        berth_db::sites::get(&mut c, &berth_core::Scope::system(), site_ids[0].parse()?).await?;
+    drop(c);
+    let input = berth_agent::node::SiteInput {
+        site: site.id,
+        tenant: berth_proto::AccountName::parse(tenant_name)?,
+        tenant_id: site.tenant_id,
+        domain: site.domain.clone(),
+        aliases: vec![],
+        kind: site.kind.clone(),
+        options: site.options.clone(),
+        php: Default::default(),
+        suspended: false,
+    };
+    let req = berth_agent::rpc::ApplySite {
+        generation: 1,
+        site: input,
+        php_in_use: vec![],
+    };
+    let path = format!("/v1/sites/{}", site.id);
+    let r: berth_agent::rpc::Applied = pki.call(&row_a, Method::PUT, &path, Some(&req), None).await?;
+    assert!(r.already_applied, "generation 1 is older than the job's");
+
+    // The agent serves the panel only: another node's certificate, or none, is refused.
+    let b_state = b.dir.clone();
+    let identity = reqwest::Identity::from_pem(
+        &[
+            std::fs::read(b_state.join("cert.pem"))?,
+            std::fs::read(b_state.join("key.pem"))?,
+        ]
+        .concat(),
+    )?;
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(b_state.join("ca.pem"))?)?;
+    let as_b = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .identity(identity)
+        .resolve(&a.name, a.rpc)
+        .build()?;
+    let r = as_b
+        .get(format!("https://{}:{}/v1/info", a.name, a.rpc.port()))
+        .send()
+        .await;
+    assert!(
+        r.is_err() || !r.as_ref().is_ok_and(|x| x.status().is_success()),
+        "node b drove node a: {r:?}"
+    );
+    let anon = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .resolve(&a.name, a.rpc)
+        .build()?;
+    assert!(
+        anon.get(format!("https://{}:{}/v1/info", a.name, a.rpc.port()))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // Rotation: a new certificate, served without a restart.
+    let (_, before) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}", a.name), None)
+        .await?;
+    let cert_before = std::fs::read_to_string(a.dir.join("cert.pem"))?;
+    let (s, v) = api
+        .call(Method::POST, &format!("/api/v1/nodes/{}/rotate-cert", a.name), None)
+        .await?;
+    assert_eq!(s, 202, "{v}");
+    api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    let (_, after) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}", a.name), None)
+        .await?;
+    assert_ne!(before["cert_serial"], after["cert_serial"], "{after}");
+    assert_ne!(cert_before, std::fs::read_to_string(a.dir.join("cert.pem"))?);
+    let (s, v) = api
+        .call(Method::POST, &format!("/api/v1/nodes/{}/heartbeat", a.name), None)
+        .await?;
+    assert_eq!(s, 202);
+    let hb = api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    assert_eq!(
+        hb["steps"][0]["artifact"][a.name.as_str()],
+        "ok",
+        "the same agent process, new cert: {hb}"
+    );
+    // The old certificate is no longer accepted by the panel.
+    let mut c = db.conn().await?;
+    let mut stale = berth_db::nodes::get(&mut c, &a.name).await?;
+    drop(c);
+    stale.cert_sha256 = berth_pki::cert_info(&cert_before).map(|i| i.sha256_hex);
+    let r: Result<berth_proto::api::nodes::NodeReport, _> =
+        pki.call(&stale, Method::GET, "/v1/info", None::<&()>, None).await;
+    assert!(r.is_err(), "a certificate other than the enrolled one is refused");
+
+    // Revocation: refused while a site lives there; then the panel stops
+    // talking to the node and no site can go there.
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/api/v1/nodes/{}", b.name), None)
+        .await?;
+    assert_eq!(s, 409);
+    let (s, v) = api
+        .call(Method::DELETE, &format!("/api/v1/sites/{}", site_ids[1]), None)
+        .await?;
+    assert_eq!(s, 202, "{v}");
+    api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 404);
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/api/v1/nodes/{}", b.name), None)
+        .await?;
+    assert_eq!(s, 204);
+    let (_, node) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}", b.name), None)
+        .await?;
+    assert_eq!(node["state"], "revoked");
+    let (s, v) = api
+        .call(
+            Method::POST,
+            "/api/v1/sites",
+            Some(json!({ "tenant_id": tenant, "domain": format!("late.{}.test", b.name), "kind": { "type": "static" }, "node": b.name })),
+        )
+        .await?;
+    assert_eq!(s, 422, "{v}");
+    let mut c = db.conn().await?;
+    let row_b = berth_db::nodes::get(&mut c, &b.name).await?;
+    drop(c);
+    let r: Result<berth_proto::api::nodes::NodeReport, _> =
+        pki.call(&row_b, Method::GET, "/v1/info", None::<&()>, None).await;
+    assert!(r.is_err(), "the panel does not talk to a revoked node");
+    let (_, audit) = api.call(Method::GET, "/api/v1/audit?action=node.", None).await?;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["action"].as_str())
+        .collect();
+    for want in ["node.create", "node.join", "node.rotate_cert", "node.revoke"] {
+        assert!(actions.contains(&want), "{want} in {actions:?}");
+    }
+    drop(a.proc.take());
+    drop(b.proc.take());
+    Ok(())
+}
