@@ -99,17 +99,50 @@ impl ServiceAdapter for Nginx {
     /// generation has exited: until then an old worker may still answer
     /// with the old configuration, and a health check would test the wrong
     /// one. (With systemd and no pid file readable, only the command runs.)
+    ///
+    /// `-s reload` only sends a signal: if the master then fails to load the
+    /// configuration (it checks nothing `nginx -t` did not, but it can run
+    /// out of file descriptors or memory where the check did not), it keeps
+    /// the old one, logs `[emerg]`, and the old workers stay. That is a
+    /// failed reload, and is reported as one.
     async fn reload(&self) -> Result<berth_sys::CmdOutput, CmdError> {
         let old: Vec<u32> = self.pid().map(procfs::children_of).unwrap_or_default();
+        let log = self.prefix().join("logs/error.log");
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
         let out = self.base(&self.conf()).arg("-s").arg("reload").run().await?;
-        if out.success() {
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while old.iter().any(|p| procfs::alive(*p)) && std::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+        if !out.success() || old.is_empty() {
+            return Ok(out);
         }
-        Ok(out)
+        let failed = |why: String| berth_sys::CmdOutput {
+            code: Some(1),
+            stdout: String::new(),
+            stderr: why,
+            elapsed: out.elapsed,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if !old.iter().any(|p| procfs::alive(*p)) {
+                return Ok(out);
+            }
+            if let Some(line) = new_emerg(&log, log_start) {
+                return Ok(failed(format!("nginx kept its previous configuration: {line}")));
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(failed("the old nginx workers were still running after 60 s".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
+}
+
+/// The first `[emerg]` line written to `log` after byte `from`.
+fn new_emerg(log: &Path, from: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut buf = String::new();
+    f.take(1 << 20).read_to_string(&mut buf).ok()?;
+    buf.lines().find(|l| l.contains("[emerg]")).map(str::to_owned)
 }
 
 /// Stops a private nginx when dropped, also when a test panics (a master

@@ -329,3 +329,76 @@ async fn concurrent_changes_are_coalesced() -> anyhow::Result<()> {
     assert!(!prefix.join("current/sites/bad.conf").exists());
     Ok(())
 }
+
+/// A reload the master cannot carry out (here: it runs out of file
+/// descriptors opening the new logs, which `nginx -t` in its own process did
+/// not) keeps the old configuration; that is reported as a failed reload and
+/// the previous revision is put back, not recorded as live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_the_master_refuses_is_a_failure() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+    let base = tmp.path();
+    let prefix = base.join("nginx");
+    let logs = base.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let addr = free_addr()?;
+    let nginx = Nginx::new(NginxMainSpec {
+        prefix: AbsPath::parse(&prefix.display().to_string())?,
+        workers: 1,
+        default_listen: vec![addr],
+        user: Some(AccountName::parse("www-data")?),
+    });
+    nginx.prepare()?;
+    let store = Store::open(&prefix)?;
+    let out = nginx.start().await?;
+    anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
+    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
+    let master = nginx.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
+    let exec = Executor::new(store, nginx);
+    let root = docroot(base, "r", "first")?;
+    let (p1, c1) = vhost(addr, "one.test", VhostKind::Static { root: root.clone() }, &logs)?;
+    exec.apply(&Plan {
+        reason: "first".into(),
+        puts: BTreeMap::from([(p1, c1)]),
+        removes: vec![],
+        health: vec![check(addr, "one.test")?],
+    })
+    .await?;
+    // Leave the master a handful of descriptors more than it holds now.
+    let open = std::fs::read_dir(format!("/proc/{master}/fd"))?.count();
+    let limit = format!("--nofile={}:{}", open + 4, open + 4);
+    let out = berth_sys::Cmd::new("/usr/bin/prlimit")
+        .arg("--pid")
+        .arg(master.to_string())
+        .arg(limit)
+        .run()
+        .await?;
+    anyhow::ensure!(out.success(), "prlimit: {}", out.stderr);
+    let mut puts = BTreeMap::new();
+    for i in 0..20 {
+        let (p, c) = vhost(
+            addr,
+            &format!("n{i}.test"),
+            VhostKind::Static { root: root.clone() },
+            &logs,
+        )?;
+        puts.insert(p, c);
+    }
+    let err = exec
+        .apply(&Plan {
+            reason: "too many logs".into(),
+            puts,
+            removes: vec![],
+            health: vec![],
+        })
+        .await
+        .expect_err("the master cannot open 40 more log files");
+    assert!(
+        matches!(err, ApplyError::ReloadFailed { restored: Some(1), .. }),
+        "{err:?}"
+    );
+    assert_eq!(exec.store().current()?, Some(1), "the previous revision is back");
+    assert_eq!(get(addr, "one.test").await?, (200, "first".into()));
+    Ok(())
+}

@@ -167,6 +167,9 @@ async fn bare_cycle(prefix: &Path) -> Result<Duration> {
         bail!("nginx -s reload: {}", out.stderr);
     }
     while old.iter().any(|p| berth_sys::procfs::alive(*p)) {
+        if t.elapsed() > Duration::from_secs(120) {
+            bail!("nginx did not take the reload (see its error.log)");
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(t.elapsed())

@@ -114,7 +114,36 @@ struct NodeUnderTest {
     rpc: SocketAddr,
     web: SocketAddr,
     dir: PathBuf,
+    base: PathBuf,
     proc: Option<AgentProc>,
+}
+
+/// Start `berth agent run` for an enrolled node and wait for its port.
+async fn spawn_agent(n: &NodeUnderTest) -> anyhow::Result<Child> {
+    let child = berth(&[
+        "agent",
+        "run",
+        "--state-dir",
+        &n.dir.display().to_string(),
+        "--listen",
+        &n.rpc.to_string(),
+        "--web-listen",
+        &n.web.to_string(),
+        "--homes-root",
+        &n.base.join("homes").display().to_string(),
+        "--php-root",
+        &n.base.join("php").display().to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()?;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(n.rpc).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(child)
 }
 
 async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTest> {
@@ -153,40 +182,20 @@ async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTe
     ])
     .output()?;
     assert!(!again.status.success(), "a join token works once");
-    let child = berth(&[
-        "agent",
-        "run",
-        "--state-dir",
-        &state_s,
-        "--listen",
-        &rpc.to_string(),
-        "--web-listen",
-        &web.to_string(),
-        "--homes-root",
-        &dir.join("homes").display().to_string(),
-        "--php-root",
-        &dir.join("php").display().to_string(),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit())
-    .spawn()?;
-    let proc = AgentProc {
-        child: Some(child),
-        dir: state.clone(),
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(rpc).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(NodeUnderTest {
+    let mut n = NodeUnderTest {
         name: name.to_owned(),
         rpc,
         web,
+        dir: state.clone(),
+        base: dir.clone(),
+        proc: None,
+    };
+    let child = spawn_agent(&n).await?;
+    n.proc = Some(AgentProc {
+        child: Some(child),
         dir: state,
-        proc: Some(proc),
-    })
+    });
+    Ok(n)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,6 +315,8 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     assert_eq!(get(a.web, &format!("{}.test", a.name)).await?.0, 200);
     assert_eq!(get(b.web, &format!("{}.test", a.name)).await?.0, 404, "not on b");
     assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
+
+    crash_mid_apply(api, &mut a, &tenant).await?;
 
     // A replay of one generation is answered "already applied".
     let pki = berth_panel::agents::Pki::load_or_init(db)
@@ -450,5 +461,59 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     }
     drop(a.proc.take());
     drop(b.proc.take());
+    Ok(())
+}
+
+/// Kill the agent (SIGKILL) while site changes are being applied, start it
+/// again: the node is on a complete revision (no half-written tree, no drift)
+/// and every job finishes on retry.
+async fn crash_mid_apply(api: &Api, a: &mut NodeUnderTest, tenant: &str) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let mut jobs = Vec::new();
+    for i in 0..30 {
+        let (s, v) = api
+            .call(
+                Method::POST,
+                "/api/v1/sites",
+                Some(
+                    json!({ "tenant_id": tenant, "domain": format!("crash{i}.{}.test", a.name),
+                    "kind": { "type": "static" }, "node": a.name }),
+                ),
+            )
+            .await?;
+        anyhow::ensure!(s == 201, "{v}");
+        jobs.push(v["job_id"].as_str().unwrap_or_default().to_owned());
+    }
+    // Let the first applies start, then kill the agent hard.
+    let journal = a.dir.join("nginx/journal.jsonl");
+    let before = std::fs::read_to_string(&journal).unwrap_or_default().lines().count();
+    for _ in 0..200 {
+        if std::fs::read_to_string(&journal).unwrap_or_default().lines().count() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if let Some(p) = a.proc.as_mut()
+        && let Some(c) = p.child.as_mut()
+    {
+        c.kill()?;
+        c.wait()?;
+    }
+    // Whatever was in flight, `current` names a complete revision.
+    let store = berth_agent::store::Store::open(&a.dir.join("nginx"))?;
+    let live = store.current()?.ok_or_else(|| anyhow::anyhow!("no live revision"))?;
+    assert!(store.manifest(live).is_ok(), "the live revision has its manifest");
+    assert!(store.drift()?.is_empty(), "the live tree is exactly its revision");
+    // Start it again; the jobs finish on retry.
+    let child = spawn_agent(a).await?;
+    if let Some(p) = a.proc.as_mut() {
+        p.child = Some(child);
+    }
+    for j in &jobs {
+        api.job_done(j).await?;
+    }
+    for i in 0..30 {
+        assert_eq!(get(a.web, &format!("crash{i}.{}.test", a.name)).await?.0, 200);
+    }
     Ok(())
 }
