@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod health;
+pub mod history;
 pub mod logs;
 pub mod nginx;
 pub mod node;

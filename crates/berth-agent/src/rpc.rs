@@ -273,6 +273,129 @@ async fn remove_site(
     Ok(Json(out))
 }
 
+/// `POST /v1/nginx/rollback` and `POST /v1/nginx/drift`, and the rebuild.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NginxChange {
+    pub generation: i64,
+    /// For a rollback: the revision to make live again.
+    pub rev: Option<u64>,
+    /// For drift: `keep` or `overwrite`.
+    pub action: Option<String>,
+}
+
+/// `POST /v1/sites/rebuild`: every site this node should serve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Rebuild {
+    pub generation: i64,
+    pub sites: Vec<SiteInput>,
+}
+
+fn store_fail(e: crate::store::StoreError) -> Fail {
+    Fail(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        RpcError {
+            error: e.to_string(),
+            retryable: true,
+        },
+    )
+}
+
+fn apply_fail(e: crate::apply::ApplyError) -> Fail {
+    NodeError::from(e).into()
+}
+
+fn applied(r: Option<crate::apply::ApplyReport>) -> Applied {
+    match r {
+        Some(r) => Applied {
+            revision: Some(r.rev),
+            changes: r.changes,
+            steps: r.steps,
+            ..Default::default()
+        },
+        None => Applied::default(),
+    }
+}
+
+async fn nginx_revisions(
+    State(a): State<Arc<Agent>>,
+) -> Result<Json<Vec<berth_proto::api::nodes::RevisionInfo>>, Fail> {
+    crate::history::revisions(a.node.executor().store())
+        .map(Json)
+        .map_err(store_fail)
+}
+
+async fn nginx_journal(State(a): State<Arc<Agent>>) -> Result<Json<Vec<berth_proto::api::nodes::JournalLine>>, Fail> {
+    crate::history::journal(a.node.executor().store())
+        .map(Json)
+        .map_err(store_fail)
+}
+
+async fn nginx_drift(State(a): State<Arc<Agent>>) -> Result<Json<Vec<berth_proto::api::nodes::DriftItem>>, Fail> {
+    crate::history::drift(a.node.executor().store())
+        .map(Json)
+        .map_err(store_fail)
+}
+
+async fn nginx_rollback(State(a): State<Arc<Agent>>, Json(req): Json<NginxChange>) -> Result<Json<Applied>, Fail> {
+    let rev = req.rev.ok_or_else(|| bad("rev is required"))?;
+    let key = format!("nginx/rollback/{rev}");
+    if a.seen(&key, req.generation).await {
+        return Ok(Json(Applied {
+            already_applied: true,
+            ..Default::default()
+        }));
+    }
+    a.node
+        .executor()
+        .store()
+        .manifest(rev)
+        .map_err(|_| bad(format!("no revision {rev}")))?;
+    let r = a
+        .node
+        .executor()
+        .rollback_to(rev, Vec::new())
+        .await
+        .map_err(apply_fail)?;
+    a.record(key, req.generation).await;
+    Ok(Json(applied(Some(r))))
+}
+
+async fn nginx_resolve_drift(State(a): State<Arc<Agent>>, Json(req): Json<NginxChange>) -> Result<Json<Applied>, Fail> {
+    let key = "nginx/drift".to_owned();
+    if a.seen(&key, req.generation).await {
+        return Ok(Json(Applied {
+            already_applied: true,
+            ..Default::default()
+        }));
+    }
+    let exec = a.node.executor();
+    let r = match req.action.as_deref() {
+        Some("keep") => exec.adopt_drift().await,
+        Some("overwrite") => exec.overwrite_drift().await,
+        _ => return Err(bad("action must be keep or overwrite")),
+    }
+    .map_err(apply_fail)?;
+    a.record(key, req.generation).await;
+    Ok(Json(applied(r)))
+}
+
+async fn rebuild(
+    State(a): State<Arc<Agent>>,
+    headers: HeaderMap,
+    Json(req): Json<Rebuild>,
+) -> Result<Json<Applied>, Fail> {
+    let key = "sites/rebuild".to_owned();
+    if a.seen(&key, req.generation).await {
+        return Ok(Json(Applied {
+            already_applied: true,
+            ..Default::default()
+        }));
+    }
+    let r = a.node.rebuild(&req.sites, &reason(&headers, "rebuild")).await?;
+    a.record(key, req.generation).await;
+    Ok(Json(applied(Some(r))))
+}
+
 /// Rotation, step 1: a new key (kept here) and a request for it.
 async fn tls_csr(State(a): State<Arc<Agent>>) -> Result<Json<CsrReply>, Fail> {
     let name = std::fs::read_to_string(a.files.name()).map_err(|e| bad(e.to_string()))?;
@@ -311,6 +434,11 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/info", get(info))
         .route("/v1/sites/{id}", put(apply_site))
         .route("/v1/sites/{id}/remove", post(remove_site))
+        .route("/v1/sites/rebuild", post(rebuild))
+        .route("/v1/nginx/revisions", get(nginx_revisions))
+        .route("/v1/nginx/journal", get(nginx_journal))
+        .route("/v1/nginx/drift", get(nginx_drift).post(nginx_resolve_drift))
+        .route("/v1/nginx/rollback", post(nginx_rollback))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))
         .with_state(agent)

@@ -89,9 +89,18 @@ impl Panel {
         });
         registry.register(node_jobs::NodeHeartbeat { pki: pki.clone() });
         registry.register(node_jobs::NodeRotateCert { pki: pki.clone() });
-        registry.register(node_jobs::NodeRollback { node: node.clone() });
-        registry.register(node_jobs::NodeDrift { node: node.clone() });
-        registry.register(node_jobs::NodeRebuild { node: node.clone() });
+        registry.register(node_jobs::NodeRollback {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(node_jobs::NodeDrift {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(node_jobs::NodeRebuild {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
         let engine = Engine::new(
             db.clone(),
             registry,

@@ -8,12 +8,25 @@ use berth_jobs::{BoxFuture, JobHandler, StepCtx, StepError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// The payload's `key`, beside an optional `node` (a node name; `local`
+/// when absent), and nothing else.
 fn only(payload: &Value, key: &str) -> Result<Value, String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
-    if obj.keys().any(|k| k != key) {
-        return Err(format!("the payload takes only {key}"));
+    if obj.keys().any(|k| k != key && k != "node") {
+        return Err(format!("the payload takes only {key} and node"));
     }
     obj.get(key).cloned().ok_or_else(|| format!("{key} is required"))
+}
+
+fn node_in(payload: &Value) -> Result<String, String> {
+    match payload.get("node") {
+        None | Some(Value::Null) => Ok("local".into()),
+        Some(v) => v
+            .as_str()
+            .filter(|n| berth_proto::AccountName::parse(n).is_ok())
+            .map(str::to_owned)
+            .ok_or_else(|| "node must be a node name".into()),
+    }
 }
 
 fn node(n: &Option<Arc<LocalNode>>) -> Result<&Arc<LocalNode>, StepError> {
@@ -29,8 +42,56 @@ fn apply_err(e: berth_agent::apply::ApplyError) -> StepError {
     }
 }
 
+fn db_err(e: berth_db::DbError) -> StepError {
+    StepError::Retry(format!("database: {e}"))
+}
+
+/// An enrolled node by name (for jobs on remote nodes).
+async fn remote(ctx: &StepCtx, name: &str) -> Result<berth_db::nodes::NodeRow, StepError> {
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    berth_db::nodes::get(&mut c, name).await.map_err(|e| match e {
+        berth_db::DbError::NotFound => StepError::Permanent(format!("no node named {name}")),
+        e => db_err(e),
+    })
+}
+
+fn agent_err(e: crate::agents::AgentError) -> StepError {
+    if e.retryable() {
+        StepError::Retry(e.to_string())
+    } else {
+        StepError::Permanent(e.to_string())
+    }
+}
+
+/// Send a change to a remote node's agent and report it.
+async fn remote_change(
+    ctx: &StepCtx,
+    pki: &crate::agents::Pki,
+    name: &str,
+    path: &str,
+    body: Value,
+) -> Result<Option<Value>, StepError> {
+    let row = remote(ctx, name).await?;
+    let rid = ctx.job().id.to_string();
+    let mut body = body;
+    body["generation"] = json!(ctx.job().created_at.0);
+    let done: berth_agent::rpc::Applied = pki
+        .call(&row, reqwest::Method::POST, path, Some(&body), Some(&rid))
+        .await
+        .map_err(agent_err)?;
+    match done.revision {
+        Some(r) => ctx.log("info", format!("{name}: revision {r} is live")).await,
+        None if done.already_applied => ctx.log("info", format!("{name} had done this already")).await,
+        None => ctx.log("info", format!("{name}: nothing to change")).await,
+    }
+    Ok(Some(
+        json!({ "node": name, "revision": done.revision, "steps": done.steps }),
+    ))
+}
+
 pub struct NodeRollback {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<crate::agents::Pki>,
 }
 
 impl JobHandler for NodeRollback {
@@ -42,15 +103,20 @@ impl JobHandler for NodeRollback {
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
         only(payload, "rev")?.as_u64().ok_or("rev must be a revision number")?;
+        node_in(payload)?;
         Ok(vec!["roll back".into()])
     }
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
-            let n = node(&self.node)?;
             let rev = only(ctx.payload(), "rev")
                 .ok()
                 .and_then(|v| v.as_u64())
                 .ok_or_else(|| StepError::Permanent("rev must be a revision number".into()))?;
+            let name = node_in(ctx.payload()).map_err(StepError::Permanent)?;
+            if name != "local" {
+                return remote_change(ctx, &self.pki, &name, "/v1/nginx/rollback", json!({ "rev": rev })).await;
+            }
+            let n = node(&self.node)?;
             let r = n.executor().rollback_to(rev, Vec::new()).await.map_err(apply_err)?;
             ctx.log("info", format!("revision {rev} is live again as revision {}", r.rev))
                 .await;
@@ -61,6 +127,7 @@ impl JobHandler for NodeRollback {
 
 pub struct NodeDrift {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<crate::agents::Pki>,
 }
 
 impl JobHandler for NodeDrift {
@@ -71,6 +138,7 @@ impl JobHandler for NodeDrift {
         "Resolves hand edits of managed files: keep them as a new revision, or overwrite them."
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        node_in(payload)?;
         match only(payload, "action")?.as_str() {
             Some("keep") | Some("overwrite") => Ok(vec!["resolve drift".into()]),
             _ => Err("action must be keep or overwrite".into()),
@@ -78,11 +146,16 @@ impl JobHandler for NodeDrift {
     }
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
-            let n = node(&self.node)?;
             let keep = only(ctx.payload(), "action")
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 == Some("keep".into());
+            let name = node_in(ctx.payload()).map_err(StepError::Permanent)?;
+            if name != "local" {
+                let action = if keep { "keep" } else { "overwrite" };
+                return remote_change(ctx, &self.pki, &name, "/v1/nginx/drift", json!({ "action": action })).await;
+            }
+            let n = node(&self.node)?;
             let r = if keep {
                 n.executor().adopt_drift().await
             } else {
@@ -105,6 +178,7 @@ impl JobHandler for NodeDrift {
 
 pub struct NodeRebuild {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<crate::agents::Pki>,
 }
 
 impl JobHandler for NodeRebuild {
@@ -115,23 +189,39 @@ impl JobHandler for NodeRebuild {
         "Re-renders every site's configuration and applies them all as one revision."
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
-        match payload.as_object() {
-            Some(o) if o.is_empty() => Ok(vec!["rebuild".into()]),
-            _ => Err("the payload is an empty object".into()),
+        let obj = payload.as_object().ok_or("the payload must be an object")?;
+        if obj.keys().any(|k| k != "node") {
+            return Err("the payload takes only node".into());
         }
+        node_in(payload)?;
+        Ok(vec!["rebuild".into()])
     }
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
-            let n = node(&self.node)?;
-            let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
+            let name = node_in(ctx.payload()).map_err(StepError::Permanent)?;
+            let node_id = if name == "local" {
+                None
+            } else {
+                Some(remote(ctx, &name).await?.id)
+            };
             let mut c = ctx.db().conn().await.map_err(db_err)?;
-            let sites = berth_db::sites::all(&mut c, None).await.map_err(db_err)?;
+            let sites = berth_db::sites::all(&mut c, node_id).await.map_err(db_err)?;
             let mut cache = std::collections::HashMap::new();
             let mut inputs = Vec::with_capacity(sites.len());
             for s in &sites {
                 inputs.push(crate::site_jobs::site_input(&mut c, s, &mut cache).await?);
             }
             drop(c);
+            if node_id.is_some() {
+                let count = inputs.len();
+                let mut out =
+                    remote_change(ctx, &self.pki, &name, "/v1/sites/rebuild", json!({ "sites": inputs })).await?;
+                if let Some(Value::Object(o)) = out.as_mut() {
+                    o.insert("sites".into(), json!(count));
+                }
+                return Ok(out);
+            }
+            let n = node(&self.node)?;
             let reason = format!("job {} (rebuild)", ctx.job().id);
             match n.rebuild(&inputs, &reason).await {
                 Ok(r) => {

@@ -317,6 +317,7 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
 
     crash_mid_apply(api, &mut a, &tenant).await?;
+    remote_history(api, &a).await?;
 
     // A replay of one generation is answered "already applied".
     let pki = berth_panel::agents::Pki::load_or_init(db)
@@ -515,5 +516,68 @@ async fn crash_mid_apply(api: &Api, a: &mut NodeUnderTest, tenant: &str) -> anyh
     for i in 0..30 {
         assert_eq!(get(a.web, &format!("crash{i}.{}.test", a.name)).await?.0, 200);
     }
+    Ok(())
+}
+
+/// A remote node's history, drift and rebuild through the panel's API.
+async fn remote_history(api: &Api, a: &NodeUnderTest) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let (s, revs) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}/revisions", a.name), None)
+        .await?;
+    assert_eq!(s, 200, "{revs}");
+    assert!(revs.as_array().map_or(0, Vec::len) >= 2, "{revs}");
+    assert_eq!(revs[0]["live"], true);
+    let (s, journal) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}/journal", a.name), None)
+        .await?;
+    assert_eq!(s, 200, "{journal}");
+    // A hand edit on the node shows as drift, and is overwritten by a job.
+    let sites_dir = a.dir.join("nginx/current/sites");
+    let edited = std::fs::read_dir(&sites_dir)?
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no site files on the node"))?;
+    let mut text = std::fs::read_to_string(&edited)?;
+    text.push_str("# edited by hand\n");
+    std::fs::write(&edited, text)?;
+    let (_, drift) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}/drift", a.name), None)
+        .await?;
+    assert_eq!(drift.as_array().map(Vec::len), Some(1), "{drift}");
+    let (s, v) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/nodes/{}/drift", a.name),
+            Some(json!({ "action": "overwrite" })),
+        )
+        .await?;
+    assert_eq!(s, 202, "{v}");
+    api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    let (_, drift) = api
+        .call(Method::GET, &format!("/api/v1/nodes/{}/drift", a.name), None)
+        .await?;
+    assert_eq!(drift.as_array().map(Vec::len), Some(0), "{drift}");
+    // A full rebuild of that node from the database.
+    let (s, v) = api
+        .call(Method::POST, &format!("/api/v1/nodes/{}/rebuild", a.name), None)
+        .await?;
+    assert_eq!(s, 202, "{v}");
+    let job = api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    assert!(
+        job["steps"][0]["artifact"]["sites"].as_u64().unwrap_or(0) >= 31,
+        "{job}"
+    );
+    assert_eq!(get(a.web, &format!("{}.test", a.name)).await?.0, 200);
+    // An unknown revision is refused before any job.
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/nodes/{}/rollback", a.name),
+            Some(json!({ "rev": 99999 })),
+        )
+        .await?;
+    assert_eq!(s, 404);
     Ok(())
 }

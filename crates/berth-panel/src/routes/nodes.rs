@@ -25,17 +25,49 @@ use berth_proto::{AccountName, ErrorCode};
 use serde_json::json;
 use std::sync::Arc;
 
-fn local(st: &SharedState, name: &str) -> ApiResult<Arc<LocalNode>> {
-    if name != "local" {
-        return Err(ApiError::not_found("node"));
+/// Where a node's history lives: in this process, or behind an agent.
+enum Target {
+    Local(Arc<LocalNode>),
+    Remote(Box<berth_db::nodes::NodeRow>),
+}
+
+async fn target(st: &SharedState, name: &str) -> ApiResult<Target> {
+    if name == LOCAL {
+        return st
+            .node
+            .clone()
+            .map(Target::Local)
+            .ok_or_else(|| ApiError::not_found("node (this panel runs no local node)"));
     }
-    st.node
-        .clone()
-        .ok_or_else(|| ApiError::not_found("node (this panel runs no local node)"))
+    let mut c = st.db.conn().await?;
+    let row = berth_db::nodes::get(&mut c, name).await?;
+    if row.node.state != NodeState::Trusted {
+        return Err(ApiError::conflict(format!(
+            "node {name} is {}",
+            row.node.state.as_str()
+        )));
+    }
+    Ok(Target::Remote(Box::new(row)))
 }
 
 fn store_err(e: berth_agent::store::StoreError) -> ApiError {
     ApiError::internal(e)
+}
+
+fn agent_err(e: crate::agents::AgentError) -> ApiError {
+    ApiError::new(ErrorCode::Unavailable, e.to_string())
+}
+
+/// Ask a remote node's agent (GET).
+async fn ask<T: serde::de::DeserializeOwned>(
+    st: &SharedState,
+    row: &berth_db::nodes::NodeRow,
+    path: &str,
+) -> ApiResult<T> {
+    st.pki
+        .call(row, reqwest::Method::GET, path, None::<&()>, None)
+        .await
+        .map_err(agent_err)
 }
 
 /// Configuration revisions of a node, newest first.
@@ -47,24 +79,10 @@ pub async fn revisions(
     Path(name): Path<String>,
 ) -> ApiResult<Reply<Vec<RevisionInfo>>> {
     auth.authorize(Permission::NodesManage)?;
-    let node = local(&st, &name)?;
-    let store = node.executor().store();
-    let live = store.current().map_err(store_err)?;
-    let mut out: Vec<RevisionInfo> = store
-        .history()
-        .map_err(store_err)?
-        .into_iter()
-        .map(|m| RevisionInfo {
-            live: Some(m.rev) == live,
-            rev: m.rev,
-            at: berth_proto::Timestamp(m.at_ms),
-            reason: m.reason,
-            parent: m.parent,
-            files: m.files.len(),
-        })
-        .collect();
-    out.reverse();
-    Ok(Reply(out))
+    Ok(Reply(match target(&st, &name).await? {
+        Target::Local(n) => berth_agent::history::revisions(n.executor().store()).map_err(store_err)?,
+        Target::Remote(row) => ask(&st, &row, "/v1/nginx/revisions").await?,
+    }))
 }
 
 /// The node's journal: every apply, rejection, rollback and recovery.
@@ -76,20 +94,10 @@ pub async fn journal(
     Path(name): Path<String>,
 ) -> ApiResult<Reply<Vec<JournalLine>>> {
     auth.authorize(Permission::NodesManage)?;
-    let node = local(&st, &name)?;
-    let lines = node.executor().store().journal().map_err(store_err)?;
-    Ok(Reply(
-        lines
-            .into_iter()
-            .map(|e| JournalLine {
-                at: berth_proto::Timestamp(e.at_ms),
-                event: e.event,
-                rev: e.rev,
-                reason: e.reason,
-                detail: e.detail,
-            })
-            .collect(),
-    ))
+    Ok(Reply(match target(&st, &name).await? {
+        Target::Local(n) => berth_agent::history::journal(n.executor().store()).map_err(store_err)?,
+        Target::Remote(row) => ask(&st, &row, "/v1/nginx/journal").await?,
+    }))
 }
 
 /// Managed files changed by hand since the live revision was applied.
@@ -101,17 +109,10 @@ pub async fn drift(
     Path(name): Path<String>,
 ) -> ApiResult<Reply<Vec<DriftItem>>> {
     auth.authorize(Permission::NodesManage)?;
-    let node = local(&st, &name)?;
-    let d = node.executor().store().drift().map_err(store_err)?;
-    Ok(Reply(
-        d.into_iter()
-            .map(|d| DriftItem {
-                path: d.path,
-                expected_sha256: d.expected,
-                actual_sha256: d.actual,
-            })
-            .collect(),
-    ))
+    Ok(Reply(match target(&st, &name).await? {
+        Target::Local(n) => berth_agent::history::drift(n.executor().store()).map_err(store_err)?,
+        Target::Remote(row) => ask(&st, &row, "/v1/nginx/drift").await?,
+    }))
 }
 
 async fn enqueue(
@@ -170,17 +171,26 @@ pub async fn rollback(
     Json(req): Json<RollbackRequest>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
     auth.authorize(Permission::NodesManage)?;
-    let node = local(&st, &name)?;
-    node.executor()
-        .store()
-        .manifest(req.rev)
-        .map_err(|_| ApiError::not_found("revision"))?;
+    match target(&st, &name).await? {
+        Target::Local(node) => {
+            node.executor()
+                .store()
+                .manifest(req.rev)
+                .map_err(|_| ApiError::not_found("revision"))?;
+        }
+        Target::Remote(row) => {
+            let revs: Vec<RevisionInfo> = ask(&st, &row, "/v1/nginx/revisions").await?;
+            if !revs.iter().any(|r| r.rev == req.rev) {
+                return Err(ApiError::not_found("revision"));
+            }
+        }
+    }
     let c = enqueue(
         &st,
         &auth,
         "node.rollback",
-        json!({ "rev": req.rev }),
-        json!({ "rev": req.rev }),
+        json!({ "rev": req.rev, "node": name }),
+        json!({ "rev": req.rev, "node": name }),
         "node.rollback",
     )
     .await?;
@@ -198,7 +208,7 @@ pub async fn resolve_drift(
     Json(req): Json<ResolveDrift>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
     auth.authorize(Permission::NodesManage)?;
-    local(&st, &name)?;
+    target(&st, &name).await?;
     let action = match req.action {
         DriftAction::Keep => "keep",
         DriftAction::Overwrite => "overwrite",
@@ -207,8 +217,8 @@ pub async fn resolve_drift(
         &st,
         &auth,
         "node.drift",
-        json!({ "action": action }),
-        json!({ "action": action }),
+        json!({ "action": action, "node": name }),
+        json!({ "action": action, "node": name }),
         "node.drift",
     )
     .await?;
@@ -224,8 +234,16 @@ pub async fn rebuild(
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
     auth.authorize(Permission::NodesManage)?;
-    local(&st, &name)?;
-    let c = enqueue(&st, &auth, "node.rebuild", json!({}), json!({}), "node.rebuild").await?;
+    target(&st, &name).await?;
+    let c = enqueue(
+        &st,
+        &auth,
+        "node.rebuild",
+        json!({ "node": name }),
+        json!({ "node": name }),
+        "node.rebuild",
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
 
