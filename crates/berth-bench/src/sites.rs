@@ -36,7 +36,7 @@ struct Args {
     /// Tenants the sites are spread over.
     #[arg(long, default_value_t = 10)]
     tenants: usize,
-    /// Job workers of the panel (each runs up to 32 site jobs at once).
+    /// Job workers of the panel (each runs up to 128 site jobs at once).
     #[arg(long, default_value_t = 4)]
     workers: usize,
 }

@@ -327,10 +327,17 @@ impl Engine {
         let hb = {
             let db = self.inner.db.clone();
             let worker = worker.to_owned();
+            // At most a second apart: this is also how a running job learns it
+            // was cancelled, so a long interval would make cancel useless.
+            // Batched kinds run by the hundred and wait on something else;
+            // a beat per second each would flood the database, so they beat
+            // three times a lease and learn of a cancel that much later.
+            let every = if handler.batch() > 1 {
+                Duration::from_millis((lease / 3).max(100) as u64)
+            } else {
+                Duration::from_millis((lease / 3).clamp(100, 1000) as u64)
+            };
             tokio::spawn(async move {
-                // At most a second apart: this is also how a running job learns it
-                // was cancelled, so a long interval would make cancel useless.
-                let every = Duration::from_millis((lease / 3).clamp(100, 1000) as u64);
                 loop {
                     tokio::time::sleep(every).await;
                     let r = match db.conn().await {

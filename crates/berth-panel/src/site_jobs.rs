@@ -63,7 +63,7 @@ pub(crate) async fn site_input(
 }
 
 /// Site jobs one worker runs at once.
-const SITE_BATCH: usize = 32;
+const SITE_BATCH: usize = 128;
 
 fn site_id(payload: &Value) -> Result<SiteId, String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
