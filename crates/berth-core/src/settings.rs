@@ -182,6 +182,13 @@ pub static REGISTRY: &[SettingDef] = &[
         cidr_list
     ),
     def!(
+        "sites.proxy_allowed_networks",
+        Json,
+        json!([]),
+        "Networks (CIDR) besides loopback that proxy sites may pass requests to (an admin's choice; tenants' apps are on loopback).",
+        cidr_list
+    ),
+    def!(
         "smtp.host",
         String,
         json!(""),

@@ -123,7 +123,12 @@ fn check_names(domain: &DomainName, aliases: &[DomainName]) -> ApiResult<()> {
 
 /// Check a site's kind and options together; a PHP site without a version
 /// gets the node's newest.
-fn check_kind(have: &[PhpVersion], kind: &mut SiteKind, options: &SiteOptions) -> ApiResult<()> {
+fn check_kind(
+    have: &[PhpVersion],
+    proxy_allowed: &[ipnet::IpNet],
+    kind: &mut SiteKind,
+    options: &SiteOptions,
+) -> ApiResult<()> {
     options
         .check()
         .map_err(|(field, msg)| ApiError::invalid_field(field, msg))?;
@@ -153,10 +158,10 @@ fn check_kind(have: &[PhpVersion], kind: &mut SiteKind, options: &SiteOptions) -
         }
     }
     if let SiteKind::Proxy { upstream } = kind {
-        if !upstream.ip().is_loopback() {
+        if !upstream.ip().is_loopback() && !proxy_allowed.iter().any(|n| n.contains(&upstream.ip())) {
             return Err(ApiError::invalid_field(
                 "kind.upstream",
-                "a proxy target must be on loopback (127.0.0.0/8 or ::1)",
+                "a proxy target must be on loopback (127.0.0.0/8 or ::1) or in sites.proxy_allowed_networks",
             ));
         }
         if upstream.port() == 0 {
@@ -167,6 +172,20 @@ fn check_kind(have: &[PhpVersion], kind: &mut SiteKind, options: &SiteOptions) -
         }
     }
     Ok(())
+}
+
+/// Networks besides loopback that proxy sites may target (a setting).
+async fn proxy_allowed(st: &SharedState) -> Vec<ipnet::IpNet> {
+    st.settings
+        .get("sites.proxy_allowed_networks")
+        .await
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Where a site goes (`None`: the local node) and the PHP versions there.
@@ -248,7 +267,7 @@ pub async fn create_site(
     check_names(&req.domain, &req.aliases)?;
     let mut tx = st.db.begin().await?;
     let (node_id, have) = placement(&st, &mut tx, req.node.as_ref()).await?;
-    check_kind(&have, &mut req.kind, &req.options)?;
+    check_kind(&have, &proxy_allowed(&st).await, &mut req.kind, &req.options)?;
     let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
         .await
         .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
@@ -373,7 +392,12 @@ pub async fn update_site(
         let mut kind = req.kind.clone().unwrap_or_else(|| before.kind.clone());
         let node = AccountName::parse(&before.node).ok();
         let (_, have) = placement(&st, &mut tx, node.as_ref()).await?;
-        check_kind(&have, &mut kind, req.options.as_ref().unwrap_or(&before.options))?;
+        check_kind(
+            &have,
+            &proxy_allowed(&st).await,
+            &mut kind,
+            req.options.as_ref().unwrap_or(&before.options),
+        )?;
         if req.kind.is_some() {
             req.kind = Some(kind);
         }
@@ -484,4 +508,50 @@ pub async fn delete_site(
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
     Ok((StatusCode::ACCEPTED, Reply(SiteChange { site, job_id })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(to: &str) -> SiteKind {
+        SiteKind::Proxy {
+            upstream: to.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn proxy_targets_are_loopback_or_allowed_networks() {
+        let none: Vec<ipnet::IpNet> = vec![];
+        let lan: Vec<ipnet::IpNet> = vec!["10.9.0.0/16".parse().unwrap()];
+        let o = SiteOptions::default();
+        assert!(check_kind(&[], &none, &mut proxy("127.0.0.1:3000"), &o).is_ok());
+        assert!(check_kind(&[], &none, &mut proxy("[::1]:3000"), &o).is_ok());
+        assert!(check_kind(&[], &none, &mut proxy("10.9.1.2:8080"), &o).is_err());
+        assert!(check_kind(&[], &lan, &mut proxy("10.9.1.2:8080"), &o).is_ok());
+        assert!(check_kind(&[], &lan, &mut proxy("10.8.1.2:8080"), &o).is_err());
+        assert!(check_kind(&[], &lan, &mut proxy("10.9.1.2:0"), &o).is_err());
+    }
+
+    #[test]
+    fn php_versions_are_checked_and_pinned() {
+        let have = vec![PhpVersion::parse("8.1").unwrap(), PhpVersion::parse("8.2").unwrap()];
+        let o = SiteOptions::default();
+        let mut k = SiteKind::Php {
+            version: None,
+            ini: Default::default(),
+        };
+        check_kind(&have, &[], &mut k, &o).unwrap();
+        assert!(matches!(&k, SiteKind::Php { version: Some(v), .. } if v.as_str() == "8.2"));
+        let mut old = SiteKind::Php {
+            version: Some(PhpVersion::parse("5.6").unwrap()),
+            ini: Default::default(),
+        };
+        assert!(check_kind(&have, &[], &mut old, &o).is_err());
+        let mut none = SiteKind::Php {
+            version: None,
+            ini: Default::default(),
+        };
+        assert!(check_kind(&[], &[], &mut none, &o).is_err(), "nothing installed");
+    }
 }
