@@ -159,6 +159,15 @@ pub async fn delete(c: &mut Conn, id: TenantId) -> DbResult<()> {
 }
 
 /// How many tenants a reseller (or admin) owns.
+/// Tenants on a package (its limits changed: their sites are re-applied).
+pub async fn with_package(c: &mut Conn, package: PackageId) -> DbResult<Vec<TenantId>> {
+    let rows = sqlx::query("SELECT id FROM tenants WHERE package_id = $1")
+        .bind(package.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(|r| parse(r, "id")).collect()
+}
+
 pub async fn count_owned(c: &mut Conn, owner: UserId) -> DbResult<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE owner_id = $1")
         .bind(owner.to_string())

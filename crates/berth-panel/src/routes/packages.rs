@@ -135,6 +135,18 @@ pub async fn update_package(
     }
     packages::update(&mut tx, id, req.name.as_ref(), req.limits.as_ref()).await?;
     let after = packages::get(&mut tx, &Scope::system(), id).await?;
+    // PHP settings live in the tenants' pools: put the new ones there.
+    let php = |l: &berth_proto::api::packages::Limits| {
+        (l.php_workers, l.php_memory_mb, l.php_max_execution_s, l.php_upload_mb)
+    };
+    let mut jobs = 0;
+    if php(&before.limits) != php(&after.limits) {
+        for t in berth_db::tenants::with_package(&mut tx, id).await? {
+            jobs += crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", t)
+                .await?
+                .len();
+        }
+    }
     audit(
         &mut tx,
         &auth,
@@ -142,12 +154,14 @@ pub async fn update_package(
             &after,
             "package.update",
             json!({
-                "name": [before.name, after.name], "limits": [before.limits, after.limits]
+                "name": [before.name, after.name], "limits": [before.limits, after.limits],
+                "site_jobs": jobs
             }),
         ),
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
     Ok(Reply(after))
 }
 

@@ -208,6 +208,10 @@ pub async fn update_tenant(
     )
     .await?;
     let after = tenants::get(&mut tx, &Scope::system(), id).await?;
+    // Another package may mean other PHP limits for the tenant's pools.
+    if after.package_id != before.package_id {
+        crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", id).await?;
+    }
     audit(
         &mut tx,
         &auth,
@@ -223,6 +227,7 @@ pub async fn update_tenant(
     )
     .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
     Ok(Reply(after))
 }
 

@@ -195,6 +195,26 @@ async fn scenario(p: &TestPanel, web: SocketAddr, dir: &Path, ta: &str, tb: &str
         assert_eq!(v["max_input_vars"], "1000", "{v}");
     }
 
+    // Raising the package's memory limit reaches the running pool.
+    let (s, v) = p
+        .patch(
+            &format!("/api/v1/packages/{}", pkg["id"].as_str().unwrap_or_default()),
+            &root,
+            json!({ "limits": { "php_workers": 3, "php_memory_mb": 128, "php_upload_mb": 20 } }),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, jobs) = p
+        .get(
+            &format!("/api/v1/jobs?kind=site.apply&tenant_id={tenant_a}&limit=2"),
+            &root,
+        )
+        .await?;
+    for j in jobs["items"].as_array().into_iter().flatten() {
+        job_done(p, &root, j["id"].as_str().unwrap_or_default()).await?;
+    }
+    assert_eq!(probe(web, &a1, "").await?["memory_limit"], "128M");
+
     // Isolation: A's PHP cannot read B's files (open_basedir, and Unix
     // permissions for a shell), and a symlink A plants to B's file is
     // refused by nginx and by PHP.
