@@ -20,6 +20,7 @@ use berth_proto::desired::{FpmPoolSpec, NameRedirect};
 use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec};
 use berth_proto::php::PhpIni;
 use berth_proto::{AbsPath, AccountName, DomainName, SiteId, TenantId};
+use berth_services::templates::{NGINX_VHOST, Override};
 use berth_sys::fsx;
 use berth_sys::users::{self, Passwd, UserError};
 use std::collections::{BTreeMap, HashMap};
@@ -74,6 +75,9 @@ pub struct NodeConfig {
     pub php_root: AbsPath,
     /// Where `php-fpm<version>` binaries are looked for (`/usr/sbin`).
     pub php_sbin: PathBuf,
+    /// Operator overrides (`nginx-vhost.conf.j2`); the one in use is kept
+    /// in `active/` once it has passed rendering and the checker.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// PHP settings from the tenant's package.
@@ -127,6 +131,8 @@ pub struct LocalNode {
     pools: tokio::sync::Mutex<HashMap<PoolKey, Arc<Executor<PhpFpm>>>>,
     /// useradd/usermod lock /etc/passwd and /etc/group: one at a time.
     accounts: tokio::sync::Mutex<()>,
+    /// The operator's server-block template in use (`None`: the built-in).
+    vhost_override: std::sync::RwLock<Option<Arc<Override>>>,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -183,7 +189,20 @@ impl LocalNode {
             exec: Executor::new(store, nginx),
             pools: Default::default(),
             accounts: Default::default(),
+            vhost_override: Default::default(),
         };
+        if let Some(active) = node.active_template_path() {
+            match std::fs::read_to_string(&active) {
+                Ok(src) => match Override::parse(src) {
+                    Ok(o) => node.set_override(Some(Arc::new(o))),
+                    Err(e) => {
+                        tracing::error!(error = %e, path = %active.display(), "the active template no longer parses; using the built-in")
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&active)(e)),
+            }
+        }
         node.discover_pools().await?;
         Ok(node)
     }
@@ -530,9 +549,40 @@ impl LocalNode {
         format!("sites/{site}.conf")
     }
 
+    fn active_template_path(&self) -> Option<PathBuf> {
+        self.cfg
+            .templates_dir
+            .as_ref()
+            .map(|d| d.join("active").join(NGINX_VHOST))
+    }
+
+    fn current_override(&self) -> Option<Arc<Override>> {
+        match self.vhost_override.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_override(&self, o: Option<Arc<Override>>) {
+        match self.vhost_override.write() {
+            Ok(mut g) => *g = o,
+            Err(p) => *p.into_inner() = o,
+        }
+    }
+
+    /// A server block through the operator's template, or the built-in.
+    fn render(spec: &VhostSpec, ov: Option<&Override>) -> Result<String, NodeError> {
+        match ov {
+            Some(o) => o
+                .render_vhost(spec)
+                .map_err(|e| NodeError::Invalid(format!("the operator template did not render: {e}"))),
+            None => Ok(berth_services::nginx::render_vhost(spec)),
+        }
+    }
+
     /// Everything a site needs besides its server block (user, directories,
-    /// PHP pool), and the server block's text.
-    async fn prepare_site(&self, s: &SiteInput, reason: &str) -> Result<(String, Option<ApplyReport>), NodeError> {
+    /// PHP pool), and the server block's desired state.
+    async fn prepare_site(&self, s: &SiteInput, reason: &str) -> Result<(VhostSpec, Option<ApplyReport>), NodeError> {
         let user = self.ensure_tenant(&s.tenant, s.tenant_id).await?;
         let (web, logs) = self.site_dirs(s, &user)?;
         let (socket, pool) = match &s.kind {
@@ -554,8 +604,7 @@ impl LocalNode {
                 (None, None)
             }
         };
-        let spec = self.vhost(s, &web, &logs, socket.as_deref())?;
-        Ok((berth_services::nginx::render_vhost(&spec), pool))
+        Ok((self.vhost(s, &web, &logs, socket.as_deref())?, pool))
     }
 
     fn health_check(&self, s: &SiteInput) -> Vec<HttpCheck> {
@@ -579,7 +628,8 @@ impl LocalNode {
     /// Create or change a site on this node: user, directories, PHP pool,
     /// server block; health-checked, rolled back on failure.
     pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<SiteApplied, NodeError> {
-        let (conf, pool) = self.prepare_site(s, reason).await?;
+        let (spec, pool) = self.prepare_site(s, reason).await?;
+        let conf = Self::render(&spec, self.current_override().as_deref())?;
         let report = self
             .exec
             .apply(&Plan {
@@ -600,10 +650,19 @@ impl LocalNode {
     /// upgrade or a template change); server blocks of sites not in `all`
     /// are removed. The first site is health-checked.
     pub async fn rebuild(&self, all: &[SiteInput], reason: &str) -> Result<ApplyReport, NodeError> {
+        self.rebuild_with(all, reason, self.current_override().as_deref()).await
+    }
+
+    async fn rebuild_with(
+        &self,
+        all: &[SiteInput],
+        reason: &str,
+        ov: Option<&Override>,
+    ) -> Result<ApplyReport, NodeError> {
         let mut puts = BTreeMap::new();
         for s in all {
-            let (conf, _) = self.prepare_site(s, reason).await?;
-            puts.insert(Self::conf_path(s.site), conf.into_bytes());
+            let (spec, _) = self.prepare_site(s, reason).await?;
+            puts.insert(Self::conf_path(s.site), Self::render(&spec, ov)?.into_bytes());
         }
         let removes = match self.exec.store().current()? {
             Some(r) => self
@@ -625,6 +684,46 @@ impl LocalNode {
                 health: all.first().map(|s| self.health_check(s)).unwrap_or_default(),
             })
             .await?)
+    }
+
+    /// Put the operator's template (`<templates>/nginx-vhost.conf.j2`) in
+    /// use, or go back to the built-in when the file is gone: every site is
+    /// rendered with it and applied as one revision through the checker;
+    /// only then is it copied to `active/` and used for later changes. A
+    /// template that does not render or that nginx refuses changes nothing.
+    /// Answers whether an override is now in use.
+    pub async fn activate_templates(&self, all: &[SiteInput], reason: &str) -> Result<(bool, ApplyReport), NodeError> {
+        let dir = self
+            .cfg
+            .templates_dir
+            .clone()
+            .ok_or_else(|| NodeError::Invalid("this node has no templates directory".into()))?;
+        let candidate = dir.join(NGINX_VHOST);
+        let ov = match std::fs::read_to_string(&candidate) {
+            Ok(src) => Some(
+                Override::parse(src)
+                    .map_err(|e| NodeError::Invalid(format!("{}: not a template: {e}", candidate.display())))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&candidate)(e)),
+        };
+        let report = self.rebuild_with(all, reason, ov.as_ref()).await?;
+        let active = dir.join("active");
+        let active_file = active.join(NGINX_VHOST);
+        match &ov {
+            Some(o) => {
+                fsx::ensure_dir(&active, 0, 0, 0o755).map_err(io(&active))?;
+                fsx::write_atomic(&active_file, o.source().as_bytes(), 0o644).map_err(io(&active_file))?;
+            }
+            None => match std::fs::remove_file(&active_file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&active_file)(e)),
+            },
+        }
+        let used = ov.is_some();
+        self.set_override(ov.map(Arc::new));
+        Ok((used, report))
     }
 
     /// A page of a site's access or error log (newest last).

@@ -396,6 +396,32 @@ async fn rebuild(
     Ok(Json(applied(Some(r))))
 }
 
+async fn activate_templates(
+    State(a): State<Arc<Agent>>,
+    headers: HeaderMap,
+    Json(req): Json<Rebuild>,
+) -> Result<Json<Applied>, Fail> {
+    let key = "templates/activate".to_owned();
+    if a.seen(&key, req.generation).await {
+        return Ok(Json(Applied {
+            already_applied: true,
+            ..Default::default()
+        }));
+    }
+    let (used, r) = a
+        .node
+        .activate_templates(&req.sites, &reason(&headers, "templates"))
+        .await?;
+    a.record(key, req.generation).await;
+    let mut out = applied(Some(r));
+    out.notes.push(if used {
+        "the operator's template is in use".into()
+    } else {
+        "the built-in template is in use".into()
+    });
+    Ok(Json(out))
+}
+
 /// Rotation, step 1: a new key (kept here) and a request for it.
 async fn tls_csr(State(a): State<Arc<Agent>>) -> Result<Json<CsrReply>, Fail> {
     let name = std::fs::read_to_string(a.files.name()).map_err(|e| bad(e.to_string()))?;
@@ -435,6 +461,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/sites/{id}", put(apply_site))
         .route("/v1/sites/{id}/remove", post(remove_site))
         .route("/v1/sites/rebuild", post(rebuild))
+        .route("/v1/templates/activate", post(activate_templates))
         .route("/v1/nginx/revisions", get(nginx_revisions))
         .route("/v1/nginx/journal", get(nginx_journal))
         .route("/v1/nginx/drift", get(nginx_drift).post(nginx_resolve_drift))

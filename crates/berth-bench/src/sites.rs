@@ -212,6 +212,7 @@ async fn main() -> Result<()> {
         web_listen: vec![web],
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
+        templates_dir: None,
     };
     let prefix = dir.join("nginx");
     let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };

@@ -65,6 +65,12 @@ impl Client {
             .await
     }
 
+    /// `POST /api/v1/nodes/{name}/templates/activate` (202).
+    pub async fn activate_node_templates(&self, node: &str) -> Result<NodeChange, ClientError> {
+        self.post_empty(&format!("/api/v1/nodes/{}/templates/activate", seg(node)?))
+            .await
+    }
+
     /// `POST /api/v1/nodes/{name}/rebuild` (202).
     pub async fn rebuild_node(&self, node: &str) -> Result<NodeChange, ClientError> {
         self.post_empty(&format!("/api/v1/nodes/{}/rebuild", seg(node)?)).await

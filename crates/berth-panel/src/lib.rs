@@ -100,6 +100,12 @@ impl Panel {
         registry.register(node_jobs::NodeRebuild {
             node: node.clone(),
             pki: pki.clone(),
+            templates: false,
+        });
+        registry.register(node_jobs::NodeRebuild {
+            node: node.clone(),
+            pki: pki.clone(),
+            templates: true,
         });
         let engine = Engine::new(
             db.clone(),

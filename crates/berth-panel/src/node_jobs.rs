@@ -176,17 +176,28 @@ impl JobHandler for NodeDrift {
     }
 }
 
+/// `node.rebuild`, and `node.templates` (the same with the operator's
+/// template as it now is in the node's templates directory).
 pub struct NodeRebuild {
     pub node: Option<Arc<LocalNode>>,
     pub pki: Arc<crate::agents::Pki>,
+    pub templates: bool,
 }
 
 impl JobHandler for NodeRebuild {
     fn kind(&self) -> &'static str {
-        "node.rebuild"
+        if self.templates {
+            "node.templates"
+        } else {
+            "node.rebuild"
+        }
     }
     fn description(&self) -> &'static str {
-        "Re-renders every site's configuration and applies them all as one revision."
+        if self.templates {
+            "Puts the operator's server-block template in use after rendering every site with it and passing nginx -t (or goes back to the built-in one)."
+        } else {
+            "Re-renders every site's configuration and applies them all as one revision."
+        }
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
         let obj = payload.as_object().ok_or("the payload must be an object")?;
@@ -214,14 +225,35 @@ impl JobHandler for NodeRebuild {
             drop(c);
             if node_id.is_some() {
                 let count = inputs.len();
-                let mut out =
-                    remote_change(ctx, &self.pki, &name, "/v1/sites/rebuild", json!({ "sites": inputs })).await?;
+                let path = if self.templates {
+                    "/v1/templates/activate"
+                } else {
+                    "/v1/sites/rebuild"
+                };
+                let mut out = remote_change(ctx, &self.pki, &name, path, json!({ "sites": inputs })).await?;
                 if let Some(Value::Object(o)) = out.as_mut() {
                     o.insert("sites".into(), json!(count));
                 }
                 return Ok(out);
             }
             let n = node(&self.node)?;
+            if self.templates {
+                let reason = format!("job {} (templates)", ctx.job().id);
+                return match n.activate_templates(&inputs, &reason).await {
+                    Ok((used, r)) => {
+                        let which = if used { "the operator's" } else { "the built-in" };
+                        ctx.log("info", format!("{which} template is in use (revision {})", r.rev))
+                            .await;
+                        Ok(Some(
+                            json!({ "revision": r.rev, "sites": inputs.len(), "override": used, "steps": r.steps }),
+                        ))
+                    }
+                    Err(e) => {
+                        ctx.log("error", e.to_string()).await;
+                        Err(StepError::Permanent(e.to_string()))
+                    }
+                };
+            }
             let reason = format!("job {} (rebuild)", ctx.job().id);
             match n.rebuild(&inputs, &reason).await {
                 Ok(r) => {

@@ -5,3 +5,4 @@
 
 pub mod nginx;
 pub mod php_fpm;
+pub mod templates;

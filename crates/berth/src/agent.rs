@@ -135,6 +135,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         web_listen: vec![args.web_listen],
         php_root: abs(&args.php_root)?,
         php_sbin: PathBuf::from("/usr/sbin"),
+        templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);
     let agent = Arc::new(Agent::new(node.clone(), files, tls.clone()));

@@ -56,6 +56,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
             abs(&std::fs::canonicalize(&args.php_root)?)?
         },
         php_sbin: PathBuf::from("/usr/sbin"),
+        templates_dir: Some(data.join("templates")),
     })
 }
 

@@ -104,6 +104,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(nodes::new_token))
         .routes(routes!(nodes::rotate_cert))
         .routes(routes!(nodes::heartbeat))
+        .routes(routes!(nodes::activate_templates))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -576,3 +576,28 @@ pub async fn heartbeat(
     .await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
+
+/// Put the operator's server-block template in use (`nginx-vhost.conf.j2`
+/// in the node's templates directory), or go back to the built-in when it
+/// is gone: a job renders every site with it and applies them through
+/// `nginx -t`; a template that fails changes nothing.
+#[utoipa::path(post, path = "/api/v1/nodes/{name}/templates/activate", tag = "nodes", params(("name" = String, Path)),
+    responses((status = 202, body = NodeChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn activate_templates(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(name): Path<String>,
+) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
+    auth.authorize(Permission::NodesManage)?;
+    target(&st, &name).await?;
+    let c = enqueue(
+        &st,
+        &auth,
+        "node.templates",
+        json!({ "node": name }),
+        json!({ "node": name }),
+        "node.templates",
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Reply(c)))
+}

@@ -130,6 +130,99 @@ async fn history(p: &TestPanel, web: SocketAddr, prefix: &std::path::Path, a_dom
     assert_eq!(get(web, a_dom).await?.0, 404);
     let (_, audit) = p.get("/api/v1/audit?action=node.", &root).await?;
     assert_eq!(audit["total"], 3, "{audit}");
+    templates(p, &root, web, prefix.parent().unwrap_or(prefix)).await?;
+    Ok(())
+}
+
+/// Wait for a job to end either way; its final state.
+async fn job_end(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Value> {
+    for _ in 0..400 {
+        let (_, j) = p.get(&format!("/api/v1/jobs/{id}"), token).await?;
+        if matches!(
+            j["state"].as_str(),
+            Some("succeeded") | Some("dead") | Some("cancelled")
+        ) {
+            return Ok(j);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("job {id} did not finish")
+}
+
+/// The operator's server-block template: one that does not parse or that
+/// nginx refuses changes nothing (and a site keeps answering throughout);
+/// a good one is used for every site and later changes; removing it brings
+/// the built-in back.
+async fn templates(p: &TestPanel, root: &str, web: SocketAddr, dir: &std::path::Path) -> anyhow::Result<()> {
+    let (_, list) = p.get("/api/v1/sites", root).await?;
+    let host = list["items"][0]["domain"].as_str().unwrap_or_default().to_owned();
+    let tdir = dir.join("templates");
+    std::fs::create_dir_all(&tdir)?;
+    let file = tdir.join("nginx-vhost.conf.j2");
+    let activate = || async {
+        let (s, v) = p
+            .post("/api/v1/nodes/local/templates/activate", root, json!({}))
+            .await?;
+        anyhow::ensure!(s == StatusCode::ACCEPTED, "{v}");
+        job_end(p, root, v["job_id"].as_str().unwrap_or_default()).await
+    };
+    let answers = |text: &str| text.contains("X-Berth-Site");
+    // Keep asking one site while bad templates are tried.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failures = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hammer = {
+        let (stop, failures, host) = (stop.clone(), failures.clone(), host.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match get(web, &host).await {
+                    Ok((_, t)) if t.contains("X-Berth-Site") => {}
+                    _ => {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            n
+        })
+    };
+    for (bad, why) in [
+        ("{{ builtin ", "not a template"),
+        ("{{ sitee.server_names }}", "did not render"),
+        ("{{ builtin }}bogus_directive on;\n", "bogus_directive"),
+    ] {
+        std::fs::write(&file, bad)?;
+        let j = activate().await?;
+        assert_eq!(j["state"], "dead", "{bad}: {j}");
+        assert!(j["last_error"].as_str().unwrap_or_default().contains(why), "{bad}: {j}");
+        assert!(!tdir.join("active/nginx-vhost.conf.j2").exists());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = hammer.await?;
+    assert!(made > 10, "only {made} requests");
+    assert_eq!(
+        failures.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "a request failed during the attempts"
+    );
+    let (_, before) = get(web, &host).await?;
+    assert!(answers(&before) && !before.contains("X-Operator"), "{before}");
+    // A good one: every site gets the extra header.
+    std::fs::write(
+        &file,
+        "{{ builtin | replace(\"    add_header X-Berth-Site\", \"    add_header X-Operator yes always;\\n    add_header X-Berth-Site\") }}",
+    )?;
+    let j = activate().await?;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(j["steps"][0]["artifact"]["override"], true);
+    assert!(get(web, &host).await?.1.contains("X-Operator: yes"));
+    assert!(tdir.join("active/nginx-vhost.conf.j2").exists());
+    // Gone again: the built-in template.
+    std::fs::remove_file(&file)?;
+    let j = activate().await?;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert!(!get(web, &host).await?.1.contains("X-Operator"));
     Ok(())
 }
 
@@ -168,6 +261,7 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
         web_listen: vec![web],
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
+        templates_dir: Some(dir.join("templates")),
     })
 }
 

@@ -67,6 +67,15 @@ pub enum NodeCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Put the operator's template (<data-dir>/templates/nginx-vhost.conf.j2)
+    /// in use after rendering every site and `nginx -t`; or the built-in
+    /// one again when the file is gone.
+    ActivateTemplates {
+        #[arg(default_value = "local")]
+        node: String,
+        #[arg(long)]
+        wait: bool,
+    },
     /// Re-render every site and apply them all as one revision.
     Rebuild {
         #[arg(long, default_value = "local")]
@@ -257,6 +266,7 @@ pub async fn run(ctx: &Ctx, cmd: NodeCmd) -> anyhow::Result<ExitCode> {
             };
             (c.resolve_node_drift(&node, &ResolveDrift { action }).await?, wait)
         }
+        NodeCmd::ActivateTemplates { node, wait } => (c.activate_node_templates(&node).await?, wait),
         NodeCmd::Rebuild { node, wait } => (c.rebuild_node(&node).await?, wait),
         NodeCmd::Rollback { rev, node, wait } => (c.rollback_node(&node, &RollbackRequest { rev }).await?, wait),
     };
