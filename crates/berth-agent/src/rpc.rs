@@ -273,6 +273,23 @@ async fn remove_site(
     Ok(Json(out))
 }
 
+/// `POST /v1/logs`: a page of a site's log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogRequest {
+    pub tenant: AccountName,
+    pub domain: DomainName,
+    pub error: bool,
+    pub before: Option<u64>,
+    pub lines: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogReply {
+    pub lines: Vec<String>,
+    pub next_before: Option<u64>,
+    pub size: u64,
+}
+
 /// `POST /v1/nginx/rollback` and `POST /v1/nginx/drift`, and the rebuild.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NginxChange {
@@ -314,6 +331,22 @@ fn applied(r: Option<crate::apply::ApplyReport>) -> Applied {
         },
         None => Applied::default(),
     }
+}
+
+async fn site_log(State(a): State<Arc<Agent>>, Json(req): Json<LogRequest>) -> Result<Json<LogReply>, Fail> {
+    if !(1..=1000).contains(&req.lines) {
+        return Err(bad("lines must be from 1 to 1000"));
+    }
+    let node = a.node.clone();
+    let page =
+        tokio::task::spawn_blocking(move || node.site_log(&req.tenant, &req.domain, req.error, req.before, req.lines))
+            .await
+            .map_err(|e| bad(e.to_string()))??;
+    Ok(Json(LogReply {
+        lines: page.lines,
+        next_before: page.next_before,
+        size: page.size,
+    }))
 }
 
 async fn nginx_revisions(
@@ -461,6 +494,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/sites/{id}", put(apply_site))
         .route("/v1/sites/{id}/remove", post(remove_site))
         .route("/v1/sites/rebuild", post(rebuild))
+        .route("/v1/logs", post(site_log))
         .route("/v1/templates/activate", post(activate_templates))
         .route("/v1/nginx/revisions", get(nginx_revisions))
         .route("/v1/nginx/journal", get(nginx_journal))

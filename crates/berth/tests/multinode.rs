@@ -314,6 +314,16 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     }
     assert_eq!(get(a.web, &format!("{}.test", a.name)).await?.0, 200);
     assert_eq!(get(b.web, &format!("{}.test", a.name)).await?.0, 404, "not on b");
+    // The site's log comes from its node.
+    let (s, log) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/sites/{}/logs?lines=5", site_ids[0]),
+            None,
+        )
+        .await?;
+    assert_eq!(s, 200, "{log}");
+    assert!(log["lines"].to_string().contains("GET / "), "{log}");
     assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
 
     crash_mid_apply(api, &mut a, &tenant).await?;

@@ -334,6 +334,28 @@ pub async fn site_logs(
     let mut c = st.db.conn().await?;
     let site = sites::get(&mut c, &scope, id).await?;
     let tenant = tenants::get(&mut c, &Scope::system(), site.tenant_id).await?;
+    if let Some(nid) = sites::node_of(&mut c, id).await? {
+        // The log is on the site's node: ask its agent.
+        let row = berth_db::nodes::get_by_id(&mut c, nid).await?;
+        drop(c);
+        let req = berth_agent::rpc::LogRequest {
+            tenant: tenant.name,
+            domain: site.domain,
+            error: q.log == SiteLogKind::Error,
+            before: q.before,
+            lines: lines as usize,
+        };
+        let page: berth_agent::rpc::LogReply = st
+            .pki
+            .call(&row, reqwest::Method::POST, "/v1/logs", Some(&req), None)
+            .await
+            .map_err(|e| ApiError::new(berth_proto::ErrorCode::Unavailable, e.to_string()))?;
+        return Ok(Reply(SiteLog {
+            lines: page.lines,
+            next_before: page.next_before,
+            size: page.size,
+        }));
+    }
     drop(c);
     let node = st
         .node
