@@ -216,10 +216,7 @@ async fn apply_site(
     }
     let key = format!("site/{id}");
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     let done = a.node.apply_site(&req.site, &reason(&headers, "site apply")).await?;
     let mut notes = Vec::new();
@@ -248,10 +245,7 @@ async fn remove_site(
 ) -> Result<Json<Applied>, Fail> {
     let key = format!("site/{id}");
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     let mut out = Applied::default();
     if let Some(r) = a.node.remove_site(id, &reason(&headers, "site removal")).await? {
@@ -305,6 +299,14 @@ pub struct NginxChange {
 pub struct Rebuild {
     pub generation: i64,
     pub sites: Vec<SiteInput>,
+}
+
+/// The answer to a replayed generation: nothing was done.
+fn already() -> Json<Applied> {
+    Json(Applied {
+        already_applied: true,
+        ..Default::default()
+    })
 }
 
 fn store_fail(e: crate::store::StoreError) -> Fail {
@@ -373,10 +375,7 @@ async fn nginx_rollback(State(a): State<Arc<Agent>>, Json(req): Json<NginxChange
     let rev = req.rev.ok_or_else(|| bad("rev is required"))?;
     let key = format!("nginx/rollback/{rev}");
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     a.node
         .executor()
@@ -396,10 +395,7 @@ async fn nginx_rollback(State(a): State<Arc<Agent>>, Json(req): Json<NginxChange
 async fn nginx_resolve_drift(State(a): State<Arc<Agent>>, Json(req): Json<NginxChange>) -> Result<Json<Applied>, Fail> {
     let key = "nginx/drift".to_owned();
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     let exec = a.node.executor();
     let r = match req.action.as_deref() {
@@ -419,10 +415,7 @@ async fn rebuild(
 ) -> Result<Json<Applied>, Fail> {
     let key = "sites/rebuild".to_owned();
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     let r = a.node.rebuild(&req.sites, &reason(&headers, "rebuild")).await?;
     a.record(key, req.generation).await;
@@ -436,10 +429,7 @@ async fn activate_templates(
 ) -> Result<Json<Applied>, Fail> {
     let key = "templates/activate".to_owned();
     if a.seen(&key, req.generation).await {
-        return Ok(Json(Applied {
-            already_applied: true,
-            ..Default::default()
-        }));
+        return Ok(already());
     }
     let (used, r) = a
         .node

@@ -72,14 +72,19 @@ fn check(addr: SocketAddr, host: &str) -> anyhow::Result<HttpCheck> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_changes_never_reach_the_live_config() -> anyhow::Result<()> {
+/// A private nginx on a free loopback port under a fresh 0755 directory
+/// (`nginx/` its prefix and store, `logs/` for the sites' logs).
+async fn private_nginx() -> anyhow::Result<(
+    tempfile::TempDir,
+    SocketAddr,
+    Nginx,
+    Store,
+    berth_agent::nginx::StopOnDrop,
+)> {
     let tmp = tempfile::tempdir()?;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
-    let base = tmp.path();
-    let prefix = base.join("nginx");
-    let logs = base.join("logs");
-    std::fs::create_dir_all(&logs)?;
+    let prefix = tmp.path().join("nginx");
+    std::fs::create_dir_all(tmp.path().join("logs"))?;
     let addr = free_addr()?;
     let nginx = Nginx::new(NginxMainSpec {
         prefix: AbsPath::parse(&prefix.display().to_string())?,
@@ -91,7 +96,16 @@ async fn bad_changes_never_reach_the_live_config() -> anyhow::Result<()> {
     let store = Store::open(&prefix)?;
     let out = nginx.start().await?;
     anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
-    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
+    let stop = berth_agent::nginx::StopOnDrop { prefix };
+    Ok((tmp, addr, nginx, store, stop))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_changes_never_reach_the_live_config() -> anyhow::Result<()> {
+    let (tmp, addr, nginx, store, _stop) = private_nginx().await?;
+    let base = tmp.path();
+    let prefix = base.join("nginx");
+    let logs = base.join("logs");
     let exec = Executor::new(store, nginx);
     scenario(&exec, addr, base, &logs, &prefix).await
 }
@@ -252,24 +266,10 @@ async fn scenario(
 /// the good ones still land.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_changes_are_coalesced() -> anyhow::Result<()> {
-    let tmp = tempfile::tempdir()?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+    let (tmp, addr, nginx, store, _stop) = private_nginx().await?;
     let base = tmp.path();
     let prefix = base.join("nginx");
     let logs = base.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let addr = free_addr()?;
-    let nginx = Nginx::new(NginxMainSpec {
-        prefix: AbsPath::parse(&prefix.display().to_string())?,
-        workers: 1,
-        default_listen: vec![addr],
-        user: Some(AccountName::parse("www-data")?),
-    });
-    nginx.prepare()?;
-    let store = Store::open(&prefix)?;
-    let out = nginx.start().await?;
-    anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
-    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
     let exec = Arc::new(Executor::new(store, nginx));
 
     let root = docroot(base, "shared", "coalesced")?;
@@ -336,24 +336,9 @@ async fn concurrent_changes_are_coalesced() -> anyhow::Result<()> {
 /// the previous revision is put back, not recorded as live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_the_master_refuses_is_a_failure() -> anyhow::Result<()> {
-    let tmp = tempfile::tempdir()?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+    let (tmp, addr, nginx, store, _stop) = private_nginx().await?;
     let base = tmp.path();
-    let prefix = base.join("nginx");
     let logs = base.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let addr = free_addr()?;
-    let nginx = Nginx::new(NginxMainSpec {
-        prefix: AbsPath::parse(&prefix.display().to_string())?,
-        workers: 1,
-        default_listen: vec![addr],
-        user: Some(AccountName::parse("www-data")?),
-    });
-    nginx.prepare()?;
-    let store = Store::open(&prefix)?;
-    let out = nginx.start().await?;
-    anyhow::ensure!(out.success(), "nginx did not start: {}", out.stderr);
-    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
     let master = nginx.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
     let exec = Executor::new(store, nginx);
     let root = docroot(base, "r", "first")?;

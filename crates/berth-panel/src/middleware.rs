@@ -41,17 +41,7 @@ pub async fn per_request(State(state): State<SharedState>, mut req: Request, nex
         .map(|c| c.0.ip())
         // In-process calls (tests with `oneshot`) have no socket.
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let trusted: Vec<ipnet::IpNet> = state
-        .settings
-        .get("http.trusted_proxies")
-        .await
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net))
-                .collect()
-        })
-        .unwrap_or_default();
+    let trusted = state.settings.nets("http.trusted_proxies").await;
     let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let ip = crate::auth::client_ip_resolve(peer, &trusted, xff);
     let user_agent = req

@@ -208,6 +208,22 @@ fn remote_newest_php(row: &NodeRow) -> Option<PhpVersion> {
         .and_then(|v| PhpVersion::parse(v).ok())
 }
 
+/// One RPC to a site's node on behalf of a job (the job id travels as the
+/// request id).
+async fn call_agent<B: serde::Serialize>(
+    pki: &Pki,
+    ctx: &StepCtx,
+    row: &NodeRow,
+    method: reqwest::Method,
+    path: &str,
+    body: &B,
+) -> Result<Applied, StepError> {
+    let rid = ctx.job().id.to_string();
+    pki.call(row, method, path, Some(body), Some(&rid))
+        .await
+        .map_err(agent_err)
+}
+
 fn agent_err(e: AgentError) -> StepError {
     if e.retryable() {
         StepError::Retry(e.to_string())
@@ -260,18 +276,15 @@ impl JobHandler for SiteApply {
                     site: input,
                     php_in_use: used,
                 };
-                let rid = ctx.job().id.to_string();
-                let done: Applied = self
-                    .pki
-                    .call(
-                        &row,
-                        reqwest::Method::PUT,
-                        &format!("/v1/sites/{id}"),
-                        Some(&req),
-                        Some(&rid),
-                    )
-                    .await
-                    .map_err(agent_err)?;
+                let done = call_agent(
+                    &self.pki,
+                    ctx,
+                    &row,
+                    reqwest::Method::PUT,
+                    &format!("/v1/sites/{id}"),
+                    &req,
+                )
+                .await?;
                 if done.already_applied {
                     ctx.log("info", format!("node {} had applied this already", row.node.name))
                         .await;
@@ -384,18 +397,8 @@ impl JobHandler for SiteRemove {
                     delete_files: files,
                     php_in_use: used,
                 };
-                let rid = ctx.job().id.to_string();
-                let done: Applied = self
-                    .pki
-                    .call(
-                        &row,
-                        reqwest::Method::POST,
-                        &format!("/v1/sites/{}/remove", p.site),
-                        Some(&req),
-                        Some(&rid),
-                    )
-                    .await
-                    .map_err(agent_err)?;
+                let path = format!("/v1/sites/{}/remove", p.site);
+                let done = call_agent(&self.pki, ctx, &row, reqwest::Method::POST, &path, &req).await?;
                 for n in &done.notes {
                     ctx.log("info", n.clone()).await;
                 }

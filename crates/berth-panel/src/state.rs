@@ -129,6 +129,19 @@ impl SettingsCache {
         Ok(all.into_iter().map(|(k, v)| (k, v.value)).collect())
     }
 
+    /// A setting that is a list of networks (CIDR or bare addresses).
+    pub async fn nets(&self, key: &str) -> Vec<ipnet::IpNet> {
+        self.get(key)
+            .await
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn i64(&self, key: &str) -> i64 {
         self.get(key).await.as_i64().unwrap_or_default()
     }

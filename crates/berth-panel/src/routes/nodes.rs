@@ -225,6 +225,13 @@ pub async fn resolve_drift(
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
 
+/// A job on a node's configuration (`local` or an enrolled node).
+async fn history_job(st: &SharedState, auth: &Authed, name: &str, kind: &'static str) -> ApiResult<NodeChange> {
+    auth.authorize(Permission::NodesManage)?;
+    target(st, name).await?;
+    enqueue(st, auth, kind, json!({ "node": name }), json!({ "node": name }), kind).await
+}
+
 /// Re-render every site and apply them as one revision (a job).
 #[utoipa::path(post, path = "/api/v1/nodes/{name}/rebuild", tag = "nodes", params(("name" = String, Path)),
     responses((status = 202, body = NodeChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
@@ -233,17 +240,7 @@ pub async fn rebuild(
     auth: Authed,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
-    auth.authorize(Permission::NodesManage)?;
-    target(&st, &name).await?;
-    let c = enqueue(
-        &st,
-        &auth,
-        "node.rebuild",
-        json!({ "node": name }),
-        json!({ "node": name }),
-        "node.rebuild",
-    )
-    .await?;
+    let c = history_job(&st, &auth, &name, "node.rebuild").await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
 
@@ -529,6 +526,15 @@ pub async fn delete_node(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A job for an enrolled node named in the path.
+async fn registry_job(st: &SharedState, auth: &Authed, name: &str, kind: &'static str) -> ApiResult<NodeChange> {
+    auth.authorize(Permission::NodesManage)?;
+    let mut c = st.db.conn().await?;
+    berth_db::nodes::get(&mut c, name).await?;
+    drop(c);
+    enqueue(st, auth, kind, json!({ "name": name }), json!({ "name": name }), kind).await
+}
+
 /// Rotate a node's certificate now (a job; the agent keeps running).
 #[utoipa::path(post, path = "/api/v1/nodes/{name}/rotate-cert", tag = "nodes", params(("name" = String, Path)),
     responses((status = 202, body = NodeChange), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
@@ -537,19 +543,7 @@ pub async fn rotate_cert(
     auth: Authed,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
-    auth.authorize(Permission::NodesManage)?;
-    let mut c = st.db.conn().await?;
-    berth_db::nodes::get(&mut c, &name).await?;
-    drop(c);
-    let c = enqueue(
-        &st,
-        &auth,
-        "node.rotate_cert",
-        json!({ "name": name }),
-        json!({ "name": name }),
-        "node.rotate_cert",
-    )
-    .await?;
+    let c = registry_job(&st, &auth, &name, "node.rotate_cert").await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
 
@@ -561,19 +555,7 @@ pub async fn heartbeat(
     auth: Authed,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
-    auth.authorize(Permission::NodesManage)?;
-    let mut c = st.db.conn().await?;
-    berth_db::nodes::get(&mut c, &name).await?;
-    drop(c);
-    let c = enqueue(
-        &st,
-        &auth,
-        "node.heartbeat",
-        json!({ "name": name }),
-        json!({ "name": name }),
-        "node.heartbeat",
-    )
-    .await?;
+    let c = registry_job(&st, &auth, &name, "node.heartbeat").await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }
 
@@ -588,16 +570,6 @@ pub async fn activate_templates(
     auth: Authed,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Reply<NodeChange>)> {
-    auth.authorize(Permission::NodesManage)?;
-    target(&st, &name).await?;
-    let c = enqueue(
-        &st,
-        &auth,
-        "node.templates",
-        json!({ "node": name }),
-        json!({ "node": name }),
-        "node.templates",
-    )
-    .await?;
+    let c = history_job(&st, &auth, &name, "node.templates").await?;
     Ok((StatusCode::ACCEPTED, Reply(c)))
 }

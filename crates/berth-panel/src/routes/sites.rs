@@ -176,16 +176,7 @@ fn check_kind(
 
 /// Networks besides loopback that proxy sites may target (a setting).
 async fn proxy_allowed(st: &SharedState) -> Vec<ipnet::IpNet> {
-    st.settings
-        .get("sites.proxy_allowed_networks")
-        .await
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().and_then(berth_core::settings::parse_net))
-                .collect()
-        })
-        .unwrap_or_default()
+    st.settings.nets("sites.proxy_allowed_networks").await
 }
 
 /// Where a site goes (`None`: the local node) and the PHP versions there.
