@@ -20,7 +20,7 @@ use berth_proto::desired::{FpmPoolSpec, NameRedirect};
 use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec};
 use berth_proto::php::PhpIni;
 use berth_proto::{AbsPath, AccountName, DomainName, SiteId, TenantId};
-use berth_services::templates::{NGINX_VHOST, Override};
+use berth_services::templates::{NGINX_VHOST, Override, PHP_POOL};
 use berth_sys::fsx;
 use berth_sys::users::{self, Passwd, UserError};
 use std::collections::{BTreeMap, HashMap};
@@ -131,8 +131,9 @@ pub struct LocalNode {
     pools: tokio::sync::Mutex<HashMap<PoolKey, Arc<Executor<PhpFpm>>>>,
     /// useradd/usermod lock /etc/passwd and /etc/group: one at a time.
     accounts: tokio::sync::Mutex<()>,
-    /// The operator's server-block template in use (`None`: the built-in).
+    /// The operator's templates in use (`None`: the built-in ones).
     vhost_override: std::sync::RwLock<Option<Arc<Override>>>,
+    pool_override: std::sync::RwLock<Option<Arc<Override>>>,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -190,11 +191,15 @@ impl LocalNode {
             pools: Default::default(),
             accounts: Default::default(),
             vhost_override: Default::default(),
+            pool_override: Default::default(),
         };
-        if let Some(active) = node.active_template_path() {
+        for (file, slot) in [(NGINX_VHOST, &node.vhost_override), (PHP_POOL, &node.pool_override)] {
+            let Some(active) = node.cfg.templates_dir.as_ref().map(|d| d.join("active").join(file)) else {
+                continue;
+            };
             match std::fs::read_to_string(&active) {
                 Ok(src) => match Override::parse(src) {
-                    Ok(o) => node.set_override(Some(Arc::new(o))),
+                    Ok(o) => set(slot, Some(Arc::new(o))),
                     Err(e) => {
                         tracing::error!(error = %e, path = %active.display(), "the active template no longer parses; using the built-in")
                     }
@@ -334,6 +339,7 @@ impl LocalNode {
         ini: &PhpIni,
         home: &Path,
         reason: &str,
+        tpl: Option<&Override>,
     ) -> Result<(PathBuf, Option<ApplyReport>), NodeError> {
         if !php::binary(&self.cfg.php_sbin, version).exists() {
             let have: Vec<String> = self.php_versions().iter().map(|v| v.to_string()).collect();
@@ -362,7 +368,13 @@ impl LocalNode {
             upload_mb: s.php.upload_mb,
         };
         let live = Self::abs(&fpm.dir.join("current"))?;
-        let main = berth_services::php_fpm::render_pool(&spec, &live).into_bytes();
+        let main = match tpl {
+            Some(t) => t
+                .render_pool(&spec, &live)
+                .map_err(|e| NodeError::Invalid(format!("the operator's PHP-FPM template did not render: {e}")))?,
+            None => berth_services::php_fpm::render_pool(&spec, &live),
+        }
+        .into_bytes();
         let site_file = berth_services::php_fpm::site_pool_file(s.site);
         let site_sock = fpm.site_socket(s.site);
         let site_conf = (!ini.is_empty())
@@ -549,24 +561,11 @@ impl LocalNode {
         format!("sites/{site}.conf")
     }
 
-    fn active_template_path(&self) -> Option<PathBuf> {
-        self.cfg
-            .templates_dir
-            .as_ref()
-            .map(|d| d.join("active").join(NGINX_VHOST))
-    }
-
-    fn current_override(&self) -> Option<Arc<Override>> {
-        match self.vhost_override.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    fn set_override(&self, o: Option<Arc<Override>>) {
-        match self.vhost_override.write() {
-            Ok(mut g) => *g = o,
-            Err(p) => *p.into_inner() = o,
+    /// The templates in use: (server block, PHP-FPM master).
+    fn overrides(&self) -> Templates {
+        Templates {
+            vhost: get(&self.vhost_override),
+            pool: get(&self.pool_override),
         }
     }
 
@@ -582,7 +581,12 @@ impl LocalNode {
 
     /// Everything a site needs besides its server block (user, directories,
     /// PHP pool), and the server block's desired state.
-    async fn prepare_site(&self, s: &SiteInput, reason: &str) -> Result<(VhostSpec, Option<ApplyReport>), NodeError> {
+    async fn prepare_site(
+        &self,
+        s: &SiteInput,
+        reason: &str,
+        pool_tpl: Option<&Override>,
+    ) -> Result<(VhostSpec, Option<ApplyReport>), NodeError> {
         let user = self.ensure_tenant(&s.tenant, s.tenant_id).await?;
         let (web, logs) = self.site_dirs(s, &user)?;
         let (socket, pool) = match &s.kind {
@@ -595,7 +599,7 @@ impl LocalNode {
                         .ok_or_else(|| NodeError::Invalid("no PHP-FPM is installed on this node".into()))?,
                 };
                 let home = self.tenant_home(&s.tenant);
-                let (sock, report) = self.ensure_pool(s, &version, ini, &home, reason).await?;
+                let (sock, report) = self.ensure_pool(s, &version, ini, &home, reason, pool_tpl).await?;
                 self.drop_site_pools(s.site, Some(&version), reason).await?;
                 (Some(sock), report)
             }
@@ -628,8 +632,9 @@ impl LocalNode {
     /// Create or change a site on this node: user, directories, PHP pool,
     /// server block; health-checked, rolled back on failure.
     pub async fn apply_site(&self, s: &SiteInput, reason: &str) -> Result<SiteApplied, NodeError> {
-        let (spec, pool) = self.prepare_site(s, reason).await?;
-        let conf = Self::render(&spec, self.current_override().as_deref())?;
+        let t = self.overrides();
+        let (spec, pool) = self.prepare_site(s, reason, t.pool.as_deref()).await?;
+        let conf = Self::render(&spec, t.vhost.as_deref())?;
         let report = self
             .exec
             .apply(&Plan {
@@ -650,19 +655,17 @@ impl LocalNode {
     /// upgrade or a template change); server blocks of sites not in `all`
     /// are removed. The first site is health-checked.
     pub async fn rebuild(&self, all: &[SiteInput], reason: &str) -> Result<ApplyReport, NodeError> {
-        self.rebuild_with(all, reason, self.current_override().as_deref()).await
+        self.rebuild_with(all, reason, &self.overrides()).await
     }
 
-    async fn rebuild_with(
-        &self,
-        all: &[SiteInput],
-        reason: &str,
-        ov: Option<&Override>,
-    ) -> Result<ApplyReport, NodeError> {
+    async fn rebuild_with(&self, all: &[SiteInput], reason: &str, t: &Templates) -> Result<ApplyReport, NodeError> {
         let mut puts = BTreeMap::new();
         for s in all {
-            let (spec, _) = self.prepare_site(s, reason).await?;
-            puts.insert(Self::conf_path(s.site), Self::render(&spec, ov)?.into_bytes());
+            let (spec, _) = self.prepare_site(s, reason, t.pool.as_deref()).await?;
+            puts.insert(
+                Self::conf_path(s.site),
+                Self::render(&spec, t.vhost.as_deref())?.into_bytes(),
+            );
         }
         let removes = match self.exec.store().current()? {
             Some(r) => self
@@ -686,43 +689,62 @@ impl LocalNode {
             .await?)
     }
 
-    /// Put the operator's template (`<templates>/nginx-vhost.conf.j2`) in
-    /// use, or go back to the built-in when the file is gone: every site is
-    /// rendered with it and applied as one revision through the checker;
-    /// only then is it copied to `active/` and used for later changes. A
-    /// template that does not render or that nginx refuses changes nothing.
-    /// Answers whether an override is now in use.
+    /// Put the operator's templates (`<templates>/nginx-vhost.conf.j2`,
+    /// `<templates>/php-fpm-pool.conf.j2`) in use, or go back to the built-in
+    /// ones for files that are gone: every site and pool is rendered with
+    /// them and applied through the checkers; only then are they copied to
+    /// `active/` and used for later changes. A template that does not render
+    /// or that a checker refuses changes nothing (pools changed on the way
+    /// are put back). Answers whether any override is now in use.
     pub async fn activate_templates(&self, all: &[SiteInput], reason: &str) -> Result<(bool, ApplyReport), NodeError> {
         let dir = self
             .cfg
             .templates_dir
             .clone()
             .ok_or_else(|| NodeError::Invalid("this node has no templates directory".into()))?;
-        let candidate = dir.join(NGINX_VHOST);
-        let ov = match std::fs::read_to_string(&candidate) {
-            Ok(src) => Some(
-                Override::parse(src)
-                    .map_err(|e| NodeError::Invalid(format!("{}: not a template: {e}", candidate.display())))?,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io(&candidate)(e)),
-        };
-        let report = self.rebuild_with(all, reason, ov.as_ref()).await?;
-        let active = dir.join("active");
-        let active_file = active.join(NGINX_VHOST);
-        match &ov {
-            Some(o) => {
-                fsx::ensure_dir(&active, 0, 0, 0o755).map_err(io(&active))?;
-                fsx::write_atomic(&active_file, o.source().as_bytes(), 0o644).map_err(io(&active_file))?;
+        let read = |file: &str| -> Result<Option<Arc<Override>>, NodeError> {
+            let path = dir.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(src) => Override::parse(src)
+                    .map(|o| Some(Arc::new(o)))
+                    .map_err(|e| NodeError::Invalid(format!("{}: not a template: {e}", path.display()))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io(&path)(e)),
             }
-            None => match std::fs::remove_file(&active_file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&active_file)(e)),
-            },
+        };
+        let candidate = Templates {
+            vhost: read(NGINX_VHOST)?,
+            pool: read(PHP_POOL)?,
+        };
+        let before = self.overrides();
+        let report = match self.rebuild_with(all, reason, &candidate).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Pools are applied one by one: put back those that took the candidate.
+                if let Err(back) = self.rebuild_with(all, &format!("{reason} (undo)"), &before).await {
+                    tracing::error!(error = %back, "could not put the previous templates' configs back");
+                }
+                return Err(e);
+            }
+        };
+        let active = dir.join("active");
+        for (file, tpl) in [(NGINX_VHOST, &candidate.vhost), (PHP_POOL, &candidate.pool)] {
+            let path = active.join(file);
+            match tpl {
+                Some(o) => {
+                    fsx::ensure_dir(&active, 0, 0, 0o755).map_err(io(&active))?;
+                    fsx::write_atomic(&path, o.source().as_bytes(), 0o644).map_err(io(&path))?;
+                }
+                None => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&path)(e)),
+                },
+            }
         }
-        let used = ov.is_some();
-        self.set_override(ov.map(Arc::new));
+        let used = candidate.vhost.is_some() || candidate.pool.is_some();
+        set(&self.vhost_override, candidate.vhost);
+        set(&self.pool_override, candidate.pool);
         Ok((used, report))
     }
 
@@ -788,4 +810,27 @@ impl LocalNode {
 fn traversable(dir: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+}
+
+/// Operator templates for one render (`None`: the built-in one).
+#[derive(Clone, Default)]
+struct Templates {
+    vhost: Option<Arc<Override>>,
+    pool: Option<Arc<Override>>,
+}
+
+type Slot = std::sync::RwLock<Option<Arc<Override>>>;
+
+fn get(slot: &Slot) -> Option<Arc<Override>> {
+    match slot.read() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+fn set(slot: &Slot, v: Option<Arc<Override>>) {
+    match slot.write() {
+        Ok(mut g) => *g = v,
+        Err(p) => *p.into_inner() = v,
+    }
 }

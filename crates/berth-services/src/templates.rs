@@ -12,6 +12,10 @@ use minijinja::{Environment, UndefinedBehavior};
 /// File name of the nginx server-block override in a templates directory.
 pub const NGINX_VHOST: &str = "nginx-vhost.conf.j2";
 
+/// File name of the PHP-FPM master config override (global settings and
+/// the tenant's default pool; a site's own pool stays built-in).
+pub const PHP_POOL: &str = "php-fpm-pool.conf.j2";
+
 /// Largest override accepted.
 pub const MAX_TEMPLATE: usize = 64 * 1024;
 
@@ -52,6 +56,22 @@ impl Override {
         let builtin = crate::nginx::render_vhost(spec);
         let site = serde_json::to_value(spec).map_err(|e| e.to_string())?;
         t.render(minijinja::context! { site => site, builtin => builtin })
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
+impl Override {
+    /// A tenant's PHP-FPM master config through the override.
+    pub fn render_pool(
+        &self,
+        spec: &berth_proto::desired::FpmPoolSpec,
+        include_dir: &berth_proto::AbsPath,
+    ) -> Result<String, String> {
+        let e = env();
+        let t = e.template_from_str(&self.source).map_err(|e| e.to_string())?;
+        let builtin = crate::php_fpm::render_pool(spec, include_dir);
+        let pool = serde_json::to_value(spec).map_err(|e| e.to_string())?;
+        t.render(minijinja::context! { pool => pool, builtin => builtin })
             .map_err(|e| format!("{e:#}"))
     }
 }

@@ -215,6 +215,42 @@ async fn scenario(p: &TestPanel, web: SocketAddr, dir: &Path, ta: &str, tb: &str
     }
     assert_eq!(probe(web, &a1, "").await?["memory_limit"], "128M");
 
+    // The operator's PHP-FPM template: refused when php-fpm refuses it (the
+    // pools keep their config), used for every pool when it is good.
+    let tdir = dir.join("templates");
+    std::fs::create_dir_all(&tdir)?;
+    let tpl = tdir.join("php-fpm-pool.conf.j2");
+    let activate = || async {
+        let (s, v) = p
+            .post("/api/v1/nodes/local/templates/activate", &root, json!({}))
+            .await?;
+        anyhow::ensure!(s == StatusCode::ACCEPTED, "{v}");
+        let id = v["job_id"].as_str().unwrap_or_default().to_owned();
+        for _ in 0..400 {
+            let (_, j) = p.get(&format!("/api/v1/jobs/{id}"), &root).await?;
+            if matches!(j["state"].as_str(), Some("succeeded") | Some("dead")) {
+                return Ok(j);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("job {id} did not finish")
+    };
+    std::fs::write(&tpl, "{{ builtin }}\nbogus_directive = 1\n")?;
+    let j = activate().await?;
+    assert_eq!(j["state"], "dead", "{j}");
+    assert_eq!(probe(web, &a2, "").await?["max_input_vars"], "1000");
+    std::fs::write(
+        &tpl,
+        "{{ builtin | replace(\"php_admin_flag[log_errors] = on\", \"php_admin_flag[log_errors] = on\\nphp_admin_value[max_input_vars] = 1234\") }}",
+    )?;
+    let j = activate().await?;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(probe(web, &a2, "").await?["max_input_vars"], "1234");
+    std::fs::remove_file(&tpl)?;
+    let j = activate().await?;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(probe(web, &a2, "").await?["max_input_vars"], "1000");
+
     // Isolation: A's PHP cannot read B's files (open_basedir, and Unix
     // permissions for a shell), and a symlink A plants to B's file is
     // refused by nginx and by PHP.
