@@ -492,6 +492,9 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/nginx/rollback", post(nginx_rollback))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))
+        // Only the panel gets here (mutual TLS); a rebuild carries every
+        // site of the node, far beyond axum's 2 MB default at 10,000 sites.
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(agent)
 }
 
