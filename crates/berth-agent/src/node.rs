@@ -270,11 +270,41 @@ impl LocalNode {
         Ok(())
     }
 
-    /// Start every pool master that should run and does not (crashed,
-    /// killed, node rebooted). Returns the pools started.
+    /// Start nginx and every pool master that should run and does not
+    /// (crashed, killed, node rebooted). Returns what was started.
     pub async fn supervise(&self) -> Vec<String> {
         let pools: Vec<_> = self.pools.lock().await.values().cloned().collect();
         let mut started = Vec::new();
+        let nginx = self.exec.adapter();
+        if !nginx.pid().is_some_and(berth_sys::procfs::alive) {
+            // Workers of a master that was killed keep the ports: end them.
+            for pid in berth_sys::procfs::orphans(0, "nginx: worker process") {
+                let _ = berth_sys::Cmd::new("/usr/bin/kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .run()
+                    .await;
+            }
+            if let Some(web) = &self.cfg.nginx.user
+                && let Ok(Some(u)) = users::lookup(web.as_str())
+            {
+                for pid in berth_sys::procfs::orphans(u.uid, "nginx: worker process") {
+                    let _ = berth_sys::Cmd::new("/usr/bin/kill")
+                        .arg("-KILL")
+                        .arg(pid.to_string())
+                        .run()
+                        .await;
+                }
+            }
+            match nginx.start().await {
+                Ok(o) if o.success() => {
+                    tracing::warn!("nginx was not running; started it");
+                    started.push("nginx".to_owned());
+                }
+                Ok(o) => tracing::error!(stderr = %o.stderr, "nginx did not start"),
+                Err(e) => tracing::error!(error = %e, "nginx did not start"),
+            }
+        }
         for p in pools {
             let fpm = p.adapter();
             if matches!(p.store().current(), Ok(Some(_))) && !fpm.running() {

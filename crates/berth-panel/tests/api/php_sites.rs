@@ -335,6 +335,29 @@ async fn scenario(p: &TestPanel, web: SocketAddr, dir: &Path, ta: &str, tb: &str
     // The killed master's workers were ended, not left running under init.
     assert!(berth_sys::procfs::orphans(ub.uid, "php-fpm: pool ").is_empty());
 
+    // nginx killed hard comes back too, and its orphaned workers go.
+    let nginx_pid: u32 = std::fs::read_to_string(dir.join("nginx/run/nginx.pid"))?
+        .trim()
+        .parse()?;
+    berth_sys::Cmd::new("/usr/bin/kill")
+        .arg("-KILL")
+        .arg(nginx_pid.to_string())
+        .run()
+        .await?;
+    let mut back = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = std::fs::read_to_string(dir.join("nginx/run/nginx.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        if now.is_some_and(|p| p != nginx_pid && berth_sys::procfs::alive(p)) {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "the supervisor started nginx again");
+    assert_eq!(probe(web, &b1, "").await?["uid"], ub.uid);
+
     // Taking the overrides away takes effect with the next apply.
     let (s, v) = p
         .patch(
