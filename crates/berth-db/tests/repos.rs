@@ -255,3 +255,66 @@ async fn expired_leases_are_taken_over() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn sites_list_their_aliases_and_reserve_the_www_partner() -> anyhow::Result<()> {
+    use berth_proto::DomainName;
+    use berth_proto::api::sites::{SiteKind, SiteOptions, SiteQuery, WwwMode};
+    for (backend, db) in each_db().await? {
+        let owner = user(&db, "owner@example.com", Role::Admin, None).await?;
+        let mut c = db.conn().await?;
+        let t = tenants::insert(
+            &mut c,
+            tenants::NewTenant {
+                name: AccountName::parse("sitesco")?,
+                display_name: Text::parse("Sites Co")?,
+                owner_id: owner,
+                package_id: None,
+            },
+        )
+        .await?;
+        let www = SiteOptions {
+            www: WwwMode::Alias,
+            ..Default::default()
+        };
+        for i in 0..3 {
+            let d = DomainName::parse(&format!("s{i}.example"))?;
+            let aliases = vec![
+                DomainName::parse(&format!("a{i}.example"))?,
+                DomainName::parse(&format!("b{i}.example"))?,
+            ];
+            berth_db::sites::insert(&mut c, t.id, &d, &aliases, &SiteKind::Static, &www, None).await?;
+        }
+        let (page, total) = berth_db::sites::list(&mut c, &Scope::system(), &SiteQuery::default()).await?;
+        assert_eq!(total, 3, "[{backend}]");
+        for (i, s) in page.iter().enumerate() {
+            let got: Vec<&str> = s.aliases.iter().map(|a| a.as_str()).collect();
+            assert_eq!(
+                got,
+                vec![format!("a{i}.example"), format!("b{i}.example")],
+                "[{backend}]"
+            );
+            assert_eq!(s.node, "local");
+        }
+        // The www partner is reserved, but is not an alias and not counted.
+        // (The API inserts in a transaction: a refused site leaves no row.)
+        let mut tx = db.begin().await?;
+        let taken = berth_db::sites::insert(
+            &mut tx,
+            t.id,
+            &DomainName::parse("www.s0.example")?,
+            &[],
+            &SiteKind::Static,
+            &SiteOptions::default(),
+            None,
+        )
+        .await;
+        assert!(matches!(taken, Err(DbError::Conflict(_))), "[{backend}] {taken:?}");
+        drop(tx);
+        assert_eq!(berth_db::sites::counts(&mut c, t.id).await?, (3, 9), "[{backend}]");
+        let all = berth_db::sites::all(&mut c, None).await?;
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].aliases.len(), 2);
+    }
+    Ok(())
+}
