@@ -322,20 +322,6 @@ impl LocalNode {
         started
     }
 
-    /// Tenants with pools on this node.
-    pub async fn pool_tenants(&self) -> Vec<AccountName> {
-        let mut t: Vec<AccountName> = self
-            .pools
-            .lock()
-            .await
-            .keys()
-            .filter_map(|(t, _)| AccountName::parse(t).ok())
-            .collect();
-        t.sort();
-        t.dedup();
-        t
-    }
-
     /// Stop and forget a tenant's pools whose version no site uses any more.
     pub async fn stop_unused_pools(&self, tenant: &AccountName, used: &[PhpVersion]) -> Result<Vec<String>, NodeError> {
         let gone: Vec<_> = {

@@ -180,21 +180,19 @@ async fn php_versions_in_use(
         .collect())
 }
 
-/// Stop the pools no site of theirs uses any more, for every tenant with
-/// pools on the node; said in the job's log.
-async fn stop_unused_pools(ctx: &StepCtx, node: &LocalNode) -> Result<(), StepError> {
-    for tenant in node.pool_tenants().await {
-        let mut c = ctx.db().conn().await.map_err(db_err)?;
-        let used = php_versions_in_use(&mut c, node.php_versions().pop(), &tenant).await?;
-        drop(c);
-        match node.stop_unused_pools(&tenant, &used).await {
-            Ok(stopped) if !stopped.is_empty() => {
-                ctx.log("info", format!("stopped unused PHP pools: {}", stopped.join(", ")))
-                    .await;
-            }
-            Ok(_) => {}
-            Err(e) => ctx.log("warn", format!("could not stop unused PHP pools: {e}")).await,
+/// Stop the tenant's pools that none of its sites uses any more (a site
+/// left PHP, changed version or went); said in the job's log.
+async fn stop_unused_pools(ctx: &StepCtx, node: &LocalNode, tenant: &AccountName) -> Result<(), StepError> {
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let used = php_versions_in_use(&mut c, node.php_versions().pop(), tenant).await?;
+    drop(c);
+    match node.stop_unused_pools(tenant, &used).await {
+        Ok(stopped) if !stopped.is_empty() => {
+            ctx.log("info", format!("stopped unused PHP pools: {}", stopped.join(", ")))
+                .await;
         }
+        Ok(_) => {}
+        Err(e) => ctx.log("warn", format!("could not stop unused PHP pools: {e}")).await,
     }
     Ok(())
 }
@@ -320,7 +318,7 @@ impl JobHandler for SiteApply {
                     }
                     log_steps(ctx, "nginx", &done.vhost.steps).await;
                     // A site that left PHP (or a version) may leave a pool unused.
-                    stop_unused_pools(ctx, node).await?;
+                    stop_unused_pools(ctx, node, &input.tenant).await?;
                     let report = &done.vhost;
                     Ok(Some(
                         json!({ "node": "local", "revision": report.rev, "previous": report.previous,
@@ -425,7 +423,9 @@ impl JobHandler for SiteRemove {
                 Err(e) if e.retryable() => return Err(StepError::Retry(e.to_string())),
                 Err(e) => return Err(StepError::Permanent(e.to_string())),
             };
-            stop_unused_pools(ctx, node).await?;
+            if let Some(t) = &p.tenant {
+                stop_unused_pools(ctx, node, t).await?;
+            }
             Ok(Some(out))
         })
     }
