@@ -52,6 +52,10 @@ pub struct Pki {
     ca_fingerprint: String,
     /// (certificate, key PEM) of the panel's client identity.
     client: RwLock<(Issued, String)>,
+    /// One HTTP client (and its pooled TLS connections) per node, rebuilt
+    /// when the node's address, its accepted certificates or the panel's
+    /// identity change: a handshake per call would be wasted work.
+    clients: std::sync::Mutex<std::collections::HashMap<String, (String, reqwest::Client)>>,
 }
 
 impl Pki {
@@ -72,6 +76,7 @@ impl Pki {
             ca,
             ca_fingerprint,
             client: RwLock::new(client),
+            clients: Default::default(),
         })
     }
 
@@ -92,26 +97,27 @@ impl Pki {
 
     /// The panel's client certificate and key, re-issued when a third of its
     /// life is left (no restart needed: clients are built per call).
-    fn identity(&self) -> Result<(String, String), AgentError> {
+    fn identity(&self) -> Result<(Issued, String), AgentError> {
         let now = berth_db::now_ms();
         let fresh = |i: &Issued| i.not_after_ms - now > PANEL_CERT_DAYS * 86_400_000 / 3;
         if let Ok(g) = self.client.read()
             && fresh(&g.0)
         {
-            return Ok((g.0.cert_pem.clone(), g.1.clone()));
+            return Ok(g.clone());
         }
         let (issued, key) = self
             .ca
             .issue_panel_client(PANEL_CERT_DAYS)
             .map_err(|e| AgentError::Pki(e.to_string()))?;
-        let out = (issued.cert_pem.clone(), key.clone());
+        let out = (issued.clone(), key.clone());
         if let Ok(mut g) = self.client.write() {
             *g = (issued, key);
         }
         Ok(out)
     }
 
-    /// A client for one node: only its enrolled certificate(s) are accepted.
+    /// A client for one node: only its enrolled certificate(s) are accepted
+    /// (a revoked node never gets one: the state is checked on every call).
     fn client(&self, node: &NodeRow) -> Result<(reqwest::Client, String), AgentError> {
         let state = node.node.state;
         if state != NodeState::Trusted {
@@ -124,13 +130,21 @@ impl Pki {
             .cloned()
             .collect();
         let (cert, key) = self.identity()?;
-        let tls = berth_pki::panel_client_config(self.ca.cert_pem(), &cert, &key, allowed)
-            .map_err(|e| AgentError::Pki(e.to_string()))?;
         let name = node.node.name.as_str();
         let addr = resolve(&node.address).map_err(|detail| AgentError::Unreachable {
             node: name.to_owned(),
             detail,
         })?;
+        let base = format!("https://{name}:{}", addr.port());
+        let cache_key = format!("{addr}|{}|{}", allowed.join(","), cert.serial_hex);
+        if let Ok(g) = self.clients.lock()
+            && let Some((k, c)) = g.get(name)
+            && *k == cache_key
+        {
+            return Ok((c.clone(), base));
+        }
+        let tls = berth_pki::panel_client_config(self.ca.cert_pem(), &cert.cert_pem, &key, allowed)
+            .map_err(|e| AgentError::Pki(e.to_string()))?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .resolve(name, addr)
@@ -139,7 +153,10 @@ impl Pki {
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| AgentError::Pki(e.to_string()))?;
-        Ok((client, format!("https://{name}:{}", addr.port())))
+        if let Ok(mut g) = self.clients.lock() {
+            g.insert(name.to_owned(), (cache_key, client.clone()));
+        }
+        Ok((client, base))
     }
 
     /// One RPC call. The agent answers JSON, or `{error, retryable}`.

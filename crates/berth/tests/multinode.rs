@@ -422,8 +422,13 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     let mut stale = berth_db::nodes::get(&mut c, &a.name).await?;
     drop(c);
     stale.cert_sha256 = berth_pki::cert_info(&cert_before).map(|i| i.sha256_hex);
+    // A new connection (the panel keeps a client per node; one made for the
+    // old certificate would reuse a session verified back then).
+    let fresh = berth_panel::agents::Pki::load_or_init(db)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let r: Result<berth_proto::api::nodes::NodeReport, _> =
-        pki.call(&stale, Method::GET, "/v1/info", None::<&()>, None).await;
+        fresh.call(&stale, Method::GET, "/v1/info", None::<&()>, None).await;
     assert!(r.is_err(), "a certificate other than the enrolled one is refused");
 
     // Revocation: refused while a site lives there; then the panel stops
