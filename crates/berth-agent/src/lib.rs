@@ -6,8 +6,9 @@
 //! journal, manifests and content-addressed blobs, so history is diffable,
 //! revertible, and drift (a hand edit) is detected rather than clobbered.
 //!
-//! The RPC server (mTLS, enrollment) and the site lifecycle come next; they
-//! call into this executor.
+//! `node::LocalNode` is a node's websites (nginx, tenants' PHP-FPM masters)
+//! on top of it, `rpc` serves it to the panel over mutual TLS, and
+//! `systemd` says who keeps the services running.
 
 pub mod apply;
 pub mod health;
@@ -19,3 +20,4 @@ pub mod php;
 pub mod report;
 pub mod rpc;
 pub mod store;
+pub mod systemd;

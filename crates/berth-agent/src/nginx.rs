@@ -1,8 +1,10 @@
 //! nginx as a managed service: its adapter for the executor (check a staged
-//! tree with `nginx -t`, reload with `nginx -s reload`) and, for nodes without
-//! systemd (tests, the demo), starting and stopping a private master.
+//! tree with `nginx -t`, reload with `nginx -s reload`) and starting and
+//! stopping the private master: through its systemd unit on a node with
+//! systemd, directly otherwise (tests, containers, the demo).
 
 use crate::apply::ServiceAdapter;
+use crate::systemd::ServiceManager;
 use berth_proto::desired::NginxMainSpec;
 use berth_sys::{Cmd, CmdError, fsx, procfs};
 use std::path::{Path, PathBuf};
@@ -16,14 +18,31 @@ pub const NGINX: &str = "/usr/sbin/nginx";
 pub struct Nginx {
     spec: NginxMainSpec,
     binary: PathBuf,
+    manager: ServiceManager,
 }
 
 impl Nginx {
     pub fn new(spec: NginxMainSpec) -> Nginx {
+        Self::managed(spec, ServiceManager::Agent)
+    }
+
+    pub fn managed(spec: NginxMainSpec, manager: ServiceManager) -> Nginx {
         Nginx {
             spec,
             binary: PathBuf::from(NGINX),
+            manager,
         }
+    }
+
+    /// Whether something other than the agent restarts the master.
+    pub fn supervised_elsewhere(&self) -> bool {
+        self.manager != ServiceManager::Agent
+    }
+
+    /// The systemd unit for this prefix.
+    pub fn unit(&self) -> Option<String> {
+        let binary = berth_proto::AbsPath::parse(&self.binary.display().to_string()).ok()?;
+        Some(berth_services::systemd::render_nginx_unit(&self.spec, &binary))
     }
 
     fn prefix(&self) -> PathBuf {
@@ -59,12 +78,20 @@ impl Nginx {
         )
     }
 
-    /// Start the master (it daemonizes).
+    /// Start the master (it daemonizes), or install and start its unit.
     pub async fn start(&self) -> Result<berth_sys::CmdOutput, CmdError> {
+        if let Some(sd) = self.manager.systemd() {
+            let unit = self.unit().ok_or_else(|| CmdError::NotAbsolute(self.binary.clone()))?;
+            sd.install(berth_services::systemd::NGINX_UNIT, &unit).await?;
+            return sd.start(berth_services::systemd::NGINX_UNIT).await;
+        }
         self.base(&self.conf()).run().await
     }
 
     pub async fn stop(&self) -> Result<berth_sys::CmdOutput, CmdError> {
+        if let Some(sd) = self.manager.systemd() {
+            return sd.stop(berth_services::systemd::NGINX_UNIT).await;
+        }
         self.base(&self.conf()).arg("-s").arg("quit").run().await
     }
 

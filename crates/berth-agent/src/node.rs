@@ -1,6 +1,7 @@
 //! A node's web stack, driven in-process by the panel on a single server
 //! (the "local agent"): tenant users and directories, site vhosts applied
-//! through the one executor, nginx supervised without systemd.
+//! through the one executor, nginx and the tenants' PHP-FPM masters kept
+//! running by the agent or by systemd (`systemd.rs`).
 //!
 //! Layout (from research/isolation-probe.md, tested there):
 //! `<homes>/<tenant>` root:<t> 0750 · `domains/` root:<t> 0750 ·
@@ -13,6 +14,7 @@ use crate::health::HttpCheck;
 use crate::nginx::Nginx;
 use crate::php::{self, PhpFpm};
 use crate::store::{Store, StoreError};
+use crate::systemd::ServiceManager;
 use berth_proto::PhpVersion;
 use berth_proto::api::sites::SiteKind;
 use berth_proto::api::sites::{SiteOptions, WwwMode};
@@ -78,6 +80,8 @@ pub struct NodeConfig {
     /// Operator overrides (`nginx-vhost.conf.j2`); the one in use is kept
     /// in `active/` once it has passed rendering and the checker.
     pub templates_dir: Option<PathBuf>,
+    /// Who starts the services and restarts them when they die.
+    pub services: ServiceManager,
 }
 
 /// PHP settings from the tenant's package.
@@ -161,7 +165,7 @@ impl LocalNode {
         if let Some(web) = &cfg.nginx.user {
             users::ensure_user(web.as_str(), Path::new("/nonexistent"), "berth web server", true).await?;
         }
-        let nginx = Nginx::new(cfg.nginx.clone());
+        let nginx = Nginx::managed(cfg.nginx.clone(), cfg.services.clone());
         let prefix = PathBuf::from(cfg.nginx.prefix.as_str());
         nginx.prepare().map_err(io(&prefix))?;
         let store = Store::open(&prefix)?;
@@ -245,6 +249,8 @@ impl LocalNode {
             user,
             binary: php::binary(&self.cfg.php_sbin, version),
             dir,
+            manager: self.cfg.services.clone(),
+            unit: Default::default(),
         };
         let exec = Arc::new(Executor::new(store, fpm));
         pools.insert(key, exec.clone());
@@ -273,6 +279,9 @@ impl LocalNode {
     /// Start nginx and every pool master that should run and does not
     /// (crashed, killed, node rebooted). Returns what was started.
     pub async fn supervise(&self) -> Vec<String> {
+        if self.cfg.services != ServiceManager::Agent {
+            return Vec::new(); // the units restart what dies
+        }
         let pools: Vec<_> = self.pools.lock().await.values().cloned().collect();
         let mut started = Vec::new();
         let nginx = self.exec.adapter();
@@ -384,6 +393,7 @@ impl LocalNode {
             upload_mb: s.php.upload_mb,
         };
         let live = Self::abs(&fpm.dir.join("current"))?;
+        fpm.set_unit(&spec);
         let main = match tpl {
             Some(t) => t
                 .render_pool(&spec, &live)

@@ -11,6 +11,7 @@
 //! worker user is in the tenant's group; other tenants are not.
 
 use crate::apply::ServiceAdapter;
+use crate::systemd::ServiceManager;
 use berth_proto::{AccountName, PhpVersion};
 use berth_sys::users::Passwd;
 use berth_sys::{Cmd, CmdError, CmdOutput, procfs};
@@ -47,6 +48,10 @@ pub struct PhpFpm {
     /// `<root>/<tenant>/<version>`.
     pub dir: PathBuf,
     pub binary: PathBuf,
+    pub manager: ServiceManager,
+    /// With systemd: the master's unit as last rendered (installed by
+    /// `start`; the package's limits are in it).
+    pub unit: std::sync::Mutex<Option<String>>,
 }
 
 impl PhpFpm {
@@ -69,8 +74,33 @@ impl PhpFpm {
     pub fn log_file(&self) -> PathBuf {
         self.run_dir().join("php-fpm.log")
     }
-    fn live_conf(&self) -> PathBuf {
+    pub fn live_conf(&self) -> PathBuf {
         self.dir.join("current").join(berth_services::php_fpm::CONF)
+    }
+
+    pub fn unit_name(&self) -> String {
+        berth_services::systemd::php_unit_name(&self.tenant, &self.version)
+    }
+
+    /// Remember the unit for the next `start` (systemd only).
+    pub fn set_unit(&self, spec: &berth_proto::desired::FpmPoolSpec) {
+        if self.manager == ServiceManager::Agent {
+            return;
+        }
+        let (Ok(binary), Ok(conf)) = (
+            berth_proto::AbsPath::parse(&self.binary.display().to_string()),
+            berth_proto::AbsPath::parse(&self.live_conf().display().to_string()),
+        ) else {
+            return;
+        };
+        let text = berth_services::systemd::render_php_unit(spec, &binary, &conf);
+        if let Ok(mut u) = self.unit.lock() {
+            *u = Some(text);
+        }
+    }
+
+    fn pid_mtime(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.pid_file()).and_then(|m| m.modified()).ok()
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -92,6 +122,17 @@ impl PhpFpm {
     /// Start the master as the tenant; returns once it is ready (php-fpm's
     /// daemonizing parent waits for the master) and the socket answers.
     pub async fn start(&self) -> Result<CmdOutput, CmdError> {
+        if let Some(sd) = self.manager.systemd() {
+            let unit = self.unit.lock().ok().and_then(|u| u.clone());
+            if let Some(text) = unit {
+                sd.install(&self.unit_name(), &text).await?;
+            }
+            let out = sd.start(&self.unit_name()).await?;
+            if out.success() {
+                self.wait_ready(None).await;
+            }
+            return Ok(out);
+        }
         // Workers of a master that was killed keep running under init,
         // holding memory and the tenant's old socket: end them first.
         for pid in procfs::orphans(self.user.uid, "php-fpm: pool ") {
@@ -111,8 +152,13 @@ impl PhpFpm {
         Ok(out)
     }
 
-    /// Ask the master to finish its requests and exit.
+    /// Ask the master to finish its requests and exit (with systemd: and
+    /// remove its unit; a master is only stopped when no site needs it).
     pub async fn stop(&self) -> Result<(), CmdError> {
+        if let Some(sd) = self.manager.systemd() {
+            sd.remove(&self.unit_name()).await?;
+            return Ok(());
+        }
         if let Some(pid) = self.pid().filter(|p| procfs::alive(*p)) {
             signal(pid, "-QUIT").await?;
             let deadline = Instant::now() + Duration::from_secs(15);
@@ -199,6 +245,29 @@ impl ServiceAdapter for PhpFpm {
             }
             return Ok(out);
         };
+        if let Some(sd) = self.manager.systemd() {
+            // `--nodaemonize`: the master re-executes in place (same pid)
+            // and writes its pid file again once the new config is loaded.
+            let before = self.pid_mtime();
+            if let Some(text) = self.unit.lock().ok().and_then(|u| u.clone()) {
+                sd.install(&self.unit_name(), &text).await?;
+            }
+            let out = sd.reload(&self.unit_name()).await?;
+            if !out.success() {
+                return Ok(out);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if self.pid_mtime() != before
+                    && self.running()
+                    && tokio::net::UnixStream::connect(self.socket()).await.is_ok()
+                {
+                    return Ok(out);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return Ok(self.failed("did not come back after reload"));
+        }
         let out = signal(pid, "-USR2").await?;
         if !out.success() {
             return Ok(out);

@@ -213,6 +213,7 @@ async fn main() -> Result<()> {
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
         templates_dir: None,
+        services: berth_agent::systemd::ServiceManager::Agent,
     };
     let prefix = dir.join("nginx");
     let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };

@@ -5,4 +5,5 @@
 
 pub mod nginx;
 pub mod php_fpm;
+pub mod systemd;
 pub mod templates;

@@ -74,3 +74,80 @@ fn php_fpm_golden() {
         }
     });
 }
+
+/// Input: `{"nginx": spec, "binary"}` or `{"php": spec, "binary", "conf"}`.
+fn render_unit(input: &str) -> Result<String, String> {
+    let v: serde_json::Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+    let path = |k: &str| serde_json::from_value::<AbsPath>(v[k].clone()).map_err(|e| format!("{k}: {e}"));
+    if let Some(n) = v.get("nginx") {
+        let spec: NginxMainSpec = serde_json::from_value(n.clone()).map_err(|e| e.to_string())?;
+        Ok(berth_services::systemd::render_nginx_unit(&spec, &path("binary")?))
+    } else {
+        let spec: FpmPoolSpec = serde_json::from_value(v["php"].clone()).map_err(|e| e.to_string())?;
+        Ok(berth_services::systemd::render_php_unit(
+            &spec,
+            &path("binary")?,
+            &path("conf")?,
+        ))
+    }
+}
+
+#[test]
+fn systemd_golden() {
+    check_dir("systemd", render_unit);
+}
+
+/// systemd's own checker on the rendered units (it needs no running
+/// systemd): no unknown keys, no bad values, executables that exist.
+#[test]
+fn systemd_units_pass_systemd_analyze_verify() {
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    let nginx = Path::new("/usr/sbin/nginx");
+    let php = std::fs::read_dir("/usr/sbin")
+        .expect("/usr/sbin")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("php-fpm"))
+        });
+    let (true, true, Some(php)) = (analyze.exists(), nginx.exists(), php) else {
+        panic!("systemd, nginx and php-fpm must be installed (scripts/test installs them)");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = |s: &str| serde_json::from_str::<serde_json::Value>(s).expect("json");
+    let units = [
+        (
+            "berth-nginx.service",
+            spec(
+                r#"{"nginx": {"prefix": "/var/lib/berth/nginx", "workers": 2, "default_listen": ["0.0.0.0:80"], "user": "berth-web"}, "binary": "/usr/sbin/nginx"}"#,
+            ),
+        ),
+        (
+            "berth-php-root-8.2.service",
+            serde_json::json!({
+                "php": {"tenant": "root", "version": "8.2", "socket": "/run/x/php.sock", "pid": "/run/x/php-fpm.pid",
+                        "error_log": "/run/x/php-fpm.log", "home": "/root", "tmp": "/tmp", "max_children": 4,
+                        "memory_mb": 128, "max_execution_s": 30, "upload_mb": 8},
+                "binary": php.display().to_string(),
+                "conf": "/run/x/php-fpm.conf",
+            }),
+        ),
+    ];
+    for (name, input) in units {
+        let text = render_unit(&input.to_string()).expect("renders");
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write unit");
+        #[allow(clippy::disallowed_methods)] // a test runs the checker directly
+        let out = std::process::Command::new(analyze)
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .expect("systemd-analyze runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Without a running systemd it may say so; nothing about the unit.
+        let about_unit: Vec<&str> = stderr.lines().filter(|l| l.contains(name)).collect();
+        assert!(out.status.success() && about_unit.is_empty(), "{name}: {stderr}");
+    }
+}

@@ -17,6 +17,9 @@ pub enum CmdError {
     Timeout { program: PathBuf, timeout: Duration },
     #[error("waiting for {program}: {source}")]
     Wait { program: PathBuf, source: std::io::Error },
+    /// A file the command needs (a unit, a config) could not be written.
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
 }
 
 /// What a finished command did.

@@ -45,6 +45,10 @@ pub struct RunArgs {
     pub homes_root: PathBuf,
     #[arg(long, default_value = "/var/lib/berth/php", env = "BERTH_PHP_ROOT")]
     pub php_root: PathBuf,
+    /// Who starts nginx and the PHP-FPM masters and restarts them: `auto`
+    /// (systemd when it is the running init), `systemd` or `agent`.
+    #[arg(long, default_value = "auto", env = "BERTH_SERVICE_MANAGER")]
+    pub service_manager: String,
 }
 
 pub async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
@@ -135,6 +139,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         web_listen: vec![args.web_listen],
         php_root: abs(&args.php_root)?,
         php_sbin: PathBuf::from("/usr/sbin"),
+        services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
+            .map_err(anyhow::Error::msg)?,
         templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);

@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// data dir (0700), since the masters run as the tenants.
     #[arg(long, default_value = "/var/lib/berth/php", env = "BERTH_PHP_ROOT")]
     pub php_root: PathBuf,
+    /// Who starts nginx and the PHP-FPM masters and restarts them: `auto`
+    /// (systemd when it is the running init), `systemd` or `agent`.
+    #[arg(long, default_value = "auto", env = "BERTH_SERVICE_MANAGER")]
+    pub service_manager: String,
     /// Run only the panel: no websites on this machine.
     #[arg(long)]
     pub no_local_node: bool,
@@ -56,6 +60,8 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
             abs(&std::fs::canonicalize(&args.php_root)?)?
         },
         php_sbin: PathBuf::from("/usr/sbin"),
+        services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
+            .map_err(anyhow::Error::msg)?,
         templates_dir: Some(data.join("templates")),
     })
 }

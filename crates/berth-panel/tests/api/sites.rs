@@ -262,6 +262,7 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
         templates_dir: Some(dir.join("templates")),
+        services: berth_agent::systemd::ServiceManager::Agent,
     })
 }
 
