@@ -34,6 +34,9 @@ pub trait ServiceAdapter: Send + Sync {
     fn reload(&self) -> impl std::future::Future<Output = Result<berth_sys::CmdOutput, CmdError>> + Send;
 }
 
+/// Revision trees kept on disk (the live one always is).
+const KEEP_TREES: usize = 3;
+
 /// A change to apply.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Plan {
@@ -368,6 +371,11 @@ impl<A: ServiceAdapter> Executor<A> {
             Some(format!("{} check(s) passed", plan.health.len())),
         ));
         self.store.log("applied", Some(manifest.rev), &plan.reason, None)?;
+        // The previous revision's tree stays for a restore; older ones are
+        // rebuilt from blobs when a rollback asks for them.
+        if let Err(e) = self.store.prune_trees(KEEP_TREES) {
+            tracing::warn!(error = %e, service = self.adapter.name(), "could not prune old revision trees");
+        }
         Ok(ApplyReport {
             rev: manifest.rev,
             previous,

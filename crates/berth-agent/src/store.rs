@@ -172,8 +172,8 @@ impl Store {
         })
     }
 
-    /// Every revision, oldest first.
-    pub fn history(&self) -> Result<Vec<Manifest>, StoreError> {
+    /// The numbers of every saved revision (those with a manifest), ascending.
+    fn rev_numbers(&self) -> Result<Vec<u64>, StoreError> {
         let dir = self.root.join("revs");
         let mut revs: Vec<u64> = fs::read_dir(&dir)
             .map_err(io(&dir))?
@@ -184,7 +184,34 @@ impl Store {
             })
             .collect();
         revs.sort_unstable();
-        revs.into_iter().map(|r| self.manifest(r)).collect()
+        Ok(revs)
+    }
+
+    /// Every revision, oldest first.
+    pub fn history(&self) -> Result<Vec<Manifest>, StoreError> {
+        self.rev_numbers()?.into_iter().map(|r| self.manifest(r)).collect()
+    }
+
+    /// Remove the trees of revisions older than the newest `keep` and not
+    /// live. Their manifests and blobs stay (history, diffs and rollbacks
+    /// read those), so only the hardlink farms go: a node with thousands of
+    /// sites would otherwise keep thousands of directory entries per apply.
+    pub fn prune_trees(&self, keep: usize) -> Result<usize, StoreError> {
+        let live = self.current()?;
+        let revs = self.rev_numbers()?;
+        let mut removed = 0;
+        for rev in revs.iter().rev().skip(keep) {
+            if Some(*rev) == live {
+                continue;
+            }
+            let dir = self.root.join("revs").join(rev.to_string());
+            match fs::remove_dir_all(&dir) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&dir)(e)),
+            }
+        }
+        Ok(removed)
     }
 
     pub fn journal(&self) -> Result<Vec<JournalEntry>, StoreError> {
@@ -247,7 +274,7 @@ impl Store {
     }
 
     fn next_rev(&self) -> Result<u64, StoreError> {
-        Ok(self.history()?.last().map(|m| m.rev + 1).unwrap_or(1))
+        Ok(self.rev_numbers()?.last().map_or(1, |r| r + 1))
     }
 
     /// Build a complete new tree in staging: the live files, with `puts`
@@ -389,5 +416,45 @@ impl Store {
                     })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(store: &Store, name: &str, body: &str) -> u64 {
+        let puts = BTreeMap::from([(name.to_owned(), body.as_bytes().to_vec())]);
+        let (m, staged) = store.stage(&puts, &[], "test").unwrap();
+        store.commit(&m, &staged).unwrap();
+        store.activate(m.rev).unwrap();
+        m.rev
+    }
+
+    #[test]
+    fn pruned_trees_keep_history_and_contents() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path()).unwrap();
+        let revs: Vec<u64> = (0..6)
+            .map(|i| apply(&store, "sites/a.conf", &format!("v{i}")))
+            .collect();
+        assert_eq!(revs, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(store.prune_trees(3).unwrap(), 3);
+        for r in 1..=3 {
+            assert!(!d.path().join("revs").join(r.to_string()).exists());
+        }
+        for r in 4..=6 {
+            assert!(d.path().join("revs").join(r.to_string()).is_dir());
+        }
+        // History, contents and numbering do not depend on the trees.
+        assert_eq!(store.history().unwrap().len(), 6);
+        assert_eq!(store.contents(1).unwrap()["sites/a.conf"], b"v0");
+        assert_eq!(apply(&store, "sites/b.conf", "new"), 7);
+        assert_eq!(fs::read_to_string(store.live_dir().join("sites/a.conf")).unwrap(), "v5");
+        // The live tree is kept even when it is not among the newest.
+        store.activate(4).unwrap();
+        store.prune_trees(1).unwrap();
+        assert!(d.path().join("revs/4").is_dir() && d.path().join("revs/7").is_dir());
+        assert!(!d.path().join("revs/5").exists());
     }
 }

@@ -97,13 +97,29 @@ impl Db {
             return Err(DbError::BadUrl(url.to_owned()));
         };
         let opts = AnyConnectOptions::from_str(url)?;
+        let db = Self::open_pool(backend, opts, if backend == Backend::Sqlite { 8 } else { 16 }).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// A second, small pool on the same database, for reads made while the
+    /// caller may hold a connection of the main pool (the settings cache is
+    /// read inside transactions). Waiting for the main pool there deadlocks
+    /// once every connection does it (on SQLite the waiting ones hold the
+    /// write lock, so other writers then fail after busy_timeout).
+    pub async fn side_pool(&self, max: u32) -> DbResult<Db> {
+        let opts = (*self.pool.connect_options()).clone();
+        Self::open_pool(self.backend, opts, max).await
+    }
+
+    async fn open_pool(backend: Backend, opts: AnyConnectOptions, max: u32) -> DbResult<Db> {
         let pool = match backend {
             // SQLite has one writer. WAL lets readers run beside it; write
             // transactions start with BEGIN IMMEDIATE (see `begin`) so two
             // writers queue on busy_timeout instead of failing on upgrade.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(max)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -118,15 +134,13 @@ impl Db {
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?
             }
         };
-        let db = Db { pool, backend };
-        db.migrate().await?;
-        Ok(db)
+        Ok(Db { pool, backend })
     }
 
     async fn migrate(&self) -> DbResult<()> {

@@ -120,7 +120,7 @@ impl Panel {
                 .await
                 .map_err(StartError::Config)?;
         let state = Arc::new(AppState {
-            settings: SettingsCache::new(db.clone()),
+            settings: SettingsCache::new(db.side_pool(2).await.map_err(StartError::Db)?),
             db,
             engine: engine.clone(),
             config,

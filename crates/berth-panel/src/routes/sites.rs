@@ -256,9 +256,13 @@ pub async fn create_site(
     let scope = auth.authorize(Permission::SitesWrite)?;
     let mut req = req;
     check_names(&req.domain, &req.aliases)?;
+    // Read before the transaction: a settings-cache miss takes a pooled
+    // connection, and waiting for one while holding another deadlocks the
+    // pool when every connection does the same.
+    let allowed = proxy_allowed(&st).await;
     let mut tx = st.db.begin().await?;
     let (node_id, have) = placement(&st, &mut tx, req.node.as_ref()).await?;
-    check_kind(&have, &proxy_allowed(&st).await, &mut req.kind, &req.options)?;
+    check_kind(&have, &allowed, &mut req.kind, &req.options)?;
     let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
         .await
         .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
@@ -391,6 +395,7 @@ pub async fn update_site(
     Json(req): Json<UpdateSite>,
 ) -> ApiResult<Reply<SiteChange>> {
     let scope = auth.authorize(Permission::SitesWrite)?;
+    let allowed = proxy_allowed(&st).await; // before the transaction (see create_site)
     let mut tx = st.db.begin().await?;
     let before = sites::get(&mut tx, &scope, id).await?;
     if let Some(a) = &req.aliases {
@@ -407,7 +412,7 @@ pub async fn update_site(
         let (_, have) = placement(&st, &mut tx, node.as_ref()).await?;
         check_kind(
             &have,
-            &proxy_allowed(&st).await,
+            &allowed,
             &mut kind,
             req.options.as_ref().unwrap_or(&before.options),
         )?;
