@@ -87,3 +87,86 @@ pub struct NginxMainSpec {
     /// Run workers as this user (`None`: nginx's default).
     pub user: Option<AccountName>,
 }
+
+/// The server's form of a database user's password: MariaDB's native hash
+/// (`*` and 40 upper-case hex digits) or a PostgreSQL SCRAM-SHA-256
+/// verifier. Only these characters can appear, so it goes into an SQL
+/// string literal as is.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DbSecret(String);
+
+impl DbSecret {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn parse(s: &str) -> Result<DbSecret, crate::names::InvalidName> {
+        Self::try_from(s.to_owned())
+    }
+
+    /// Whether this is the form `engine` stores.
+    pub fn fits(&self, engine: crate::api::databases::DbEngine) -> bool {
+        use crate::api::databases::DbEngine;
+        match engine {
+            DbEngine::Mariadb => self.0.starts_with('*'),
+            DbEngine::Postgres => self.0.starts_with("SCRAM-SHA-256$"),
+        }
+    }
+}
+
+impl TryFrom<String> for DbSecret {
+    type Error = crate::names::InvalidName;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let native = s.len() == 41
+            && s.starts_with('*')
+            && s[1..].bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+        let scram = s.len() < 300
+            && s.strip_prefix("SCRAM-SHA-256$")
+                .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=$:".contains(&b)));
+        if native || scram {
+            Ok(DbSecret(s))
+        } else {
+            Err(crate::names::InvalidName {
+                what: "password hash",
+                why: "must be a MariaDB native hash or a SCRAM-SHA-256 verifier",
+            })
+        }
+    }
+}
+
+impl From<DbSecret> for String {
+    fn from(s: DbSecret) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Debug for DbSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSecret(<redacted>)")
+    }
+}
+
+/// A database user as it must be on its server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbUserSpec {
+    pub engine: crate::api::databases::DbEngine,
+    pub name: crate::api::databases::DbIdent,
+    pub secret: DbSecret,
+    /// Remote hosts besides the local ones (always allowed).
+    pub hosts: Vec<crate::api::databases::DbHost>,
+    pub grants: Vec<DbGrantSpec>,
+    /// Every database of the user's tenant on this server: those without a
+    /// grant have theirs revoked.
+    pub tenant_databases: Vec<crate::api::databases::DbIdent>,
+    /// Locked users cannot log in (tenant suspended).
+    pub locked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbGrantSpec {
+    pub database: crate::api::databases::DbIdent,
+    pub access: crate::api::databases::DbAccess,
+}

@@ -85,6 +85,14 @@ id_type!(
     SiteId
 );
 id_type!(
+    /// A tenant's database on a database node.
+    DatabaseId
+);
+id_type!(
+    /// A tenant's database user (login role).
+    DatabaseUserId
+);
+id_type!(
     /// A request id that travels through logs, audit rows and (later) the agent.
     RequestId
 );

@@ -72,6 +72,7 @@ macro_rules! validated {
         }
     };
 }
+pub(crate) use validated;
 
 validated!(
     /// An email address, lower-cased. Deliberately stricter than RFC 5322:

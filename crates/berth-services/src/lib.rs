@@ -3,6 +3,7 @@
 //! `tests/golden/<service>/` and the same input always yields the same bytes.
 //! Applying the output is the agent's job (`berth-agent::apply`).
 
+pub mod dbsql;
 pub mod nginx;
 pub mod php_fpm;
 pub mod systemd;

@@ -151,3 +151,27 @@ fn systemd_units_pass_systemd_analyze_verify() {
         assert!(out.status.success() && about_unit.is_empty(), "{name}: {stderr}");
     }
 }
+
+/// Input: `{"op": …}` with the op's arguments (see each arm).
+#[test]
+fn dbsql_golden() {
+    use berth_proto::api::databases::DbIdent;
+    use berth_proto::desired::DbUserSpec;
+    use berth_services::dbsql::{mariadb, postgres};
+    check_dir("dbsql", |input| {
+        let v: serde_json::Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+        let get = |k: &str| v.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let spec = || serde_json::from_value::<DbUserSpec>(get("spec")).map_err(|e| e.to_string());
+        let name = || serde_json::from_value::<DbIdent>(get("name")).map_err(|e| e.to_string());
+        let strings = |k: &str| serde_json::from_value::<Vec<String>>(get(k)).map_err(|e| e.to_string());
+        let idents = |k: &str| serde_json::from_value::<Vec<DbIdent>>(get(k)).map_err(|e| e.to_string());
+        match v["op"].as_str() {
+            Some("mariadb_user") => mariadb::apply_user(&spec()?, &strings("existing")?),
+            Some("mariadb_create") => Ok(mariadb::create_database(&name()?)),
+            Some("postgres_user") => Ok(postgres::apply_user(&spec()?)),
+            Some("postgres_create") => Ok(postgres::create_database(&name()?)),
+            Some("postgres_drop_user") => Ok(postgres::drop_user(&name()?, &idents("tenant_databases")?)),
+            other => Err(format!("unknown op {other:?}")),
+        }
+    });
+}

@@ -45,6 +45,28 @@ pub struct Cmd {
     env: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
     timeout: Duration,
+    input: Input,
+    stdout_file: Option<PathBuf>,
+}
+
+/// What the child reads on stdin.
+#[derive(Clone, Default)]
+enum Input {
+    #[default]
+    Null,
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for Input {
+    // Input can hold SQL with password hashes: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Null => f.write_str("Null"),
+            Input::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Input::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
 }
 
 impl Cmd {
@@ -56,6 +78,8 @@ impl Cmd {
             env: vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())],
             cwd: None,
             timeout: Duration::from_secs(60),
+            input: Input::Null,
+            stdout_file: None,
         }
     }
 
@@ -92,6 +116,26 @@ impl Cmd {
         &self.program
     }
 
+    /// Feed `bytes` to the child's stdin (input that must not appear in the
+    /// process list, like SQL with password hashes).
+    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Cmd {
+        self.input = Input::Bytes(bytes);
+        self
+    }
+
+    /// The child reads this file on stdin (streamed, any size).
+    pub fn stdin_file(mut self, path: impl Into<PathBuf>) -> Cmd {
+        self.input = Input::File(path.into());
+        self
+    }
+
+    /// The child writes its stdout into this file (created or truncated,
+    /// mode 0600) instead of into memory.
+    pub fn stdout_file(mut self, path: impl Into<PathBuf>) -> Cmd {
+        self.stdout_file = Some(path.into());
+        self
+    }
+
     /// A printable form for logs and job steps (arguments quoted as Rust
     /// debug strings, so nothing in them can look like shell syntax).
     pub fn display(&self) -> String {
@@ -114,18 +158,47 @@ impl Cmd {
         c.args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let file_err = |path: &PathBuf| {
+            let path = path.clone();
+            move |source| CmdError::File { path, source }
+        };
+        match &self.input {
+            Input::Null => c.stdin(Stdio::null()),
+            Input::Bytes(_) => c.stdin(Stdio::piped()),
+            Input::File(p) => c.stdin(std::fs::File::open(p).map_err(file_err(p))?),
+        };
+        if let Some(p) = &self.stdout_file {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(p)
+                .map_err(file_err(p))?;
+            c.stdout(f);
+        }
         if let Some(d) = &self.cwd {
             c.current_dir(d);
         }
         let started = Instant::now();
-        let child = c.spawn().map_err(|source| CmdError::Spawn {
+        let mut child = c.spawn().map_err(|source| CmdError::Spawn {
             program: self.program.clone(),
             source,
         })?;
+        if let (Input::Bytes(b), Some(mut stdin)) = (&self.input, child.stdin.take()) {
+            // Write beside the wait: a child that fills its stdout before
+            // reading all its input must not deadlock us.
+            let b = b.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = stdin.write_all(&b).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
         let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(r) => r.map_err(|source| CmdError::Wait {
                 program: self.program.clone(),
@@ -175,6 +248,28 @@ mod tests {
             .run()
             .await;
         assert!(matches!(r, Err(CmdError::Timeout { .. })));
+    }
+
+    #[tokio::test]
+    async fn stdin_and_stdout_files() {
+        let out = Cmd::new("/bin/cat")
+            .stdin_bytes(b"secret sql".to_vec())
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, "secret sql");
+        let d = std::env::temp_dir().join(format!("berth-cmd-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("in"), "from a file").unwrap();
+        let out = Cmd::new("/bin/cat")
+            .stdin_file(d.join("in"))
+            .stdout_file(d.join("out"))
+            .run()
+            .await
+            .unwrap();
+        assert!(out.success() && out.stdout.is_empty());
+        assert_eq!(std::fs::read_to_string(d.join("out")).unwrap(), "from a file");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod databases;
 pub mod jobs;
 pub mod nodes;
 pub mod packages;

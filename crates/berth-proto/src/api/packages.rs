@@ -23,10 +23,12 @@ pub enum Resource {
     PhpMemoryMb,
     PhpMaxExecutionS,
     PhpUploadMb,
+    DatabaseUsers,
+    DatabaseMb,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 14] = [
+    pub const ALL: [Resource; 16] = [
         Resource::Sites,
         Resource::Domains,
         Resource::Databases,
@@ -41,6 +43,8 @@ impl Resource {
         Resource::PhpMemoryMb,
         Resource::PhpMaxExecutionS,
         Resource::PhpUploadMb,
+        Resource::DatabaseUsers,
+        Resource::DatabaseMb,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,8 @@ impl Resource {
             Resource::PhpMemoryMb => "php_memory_mb",
             Resource::PhpMaxExecutionS => "php_max_execution_s",
             Resource::PhpUploadMb => "php_upload_mb",
+            Resource::DatabaseUsers => "database_users",
+            Resource::DatabaseMb => "database_mb",
         }
     }
 }
@@ -107,6 +113,13 @@ pub struct Limits {
     /// PHP `upload_max_filesize` and `post_max_size`, in MB (null: 64).
     #[serde(default)]
     pub php_upload_mb: Option<i64>,
+    /// Database users (MariaDB and PostgreSQL together).
+    #[serde(default)]
+    pub database_users: Option<i64>,
+    /// Total size of the tenant's databases, in MB, as last measured: over
+    /// it, no new database can be created.
+    #[serde(default)]
+    pub database_mb: Option<i64>,
 }
 
 impl Limits {
@@ -126,6 +139,8 @@ impl Limits {
             Resource::PhpMemoryMb => self.php_memory_mb,
             Resource::PhpMaxExecutionS => self.php_max_execution_s,
             Resource::PhpUploadMb => self.php_upload_mb,
+            Resource::DatabaseUsers => self.database_users,
+            Resource::DatabaseMb => self.database_mb,
         }
     }
 
@@ -145,6 +160,8 @@ impl Limits {
             Resource::PhpMemoryMb => &mut self.php_memory_mb,
             Resource::PhpMaxExecutionS => &mut self.php_max_execution_s,
             Resource::PhpUploadMb => &mut self.php_upload_mb,
+            Resource::DatabaseUsers => &mut self.database_users,
+            Resource::DatabaseMb => &mut self.database_mb,
         };
         *slot = v;
     }
