@@ -11,6 +11,7 @@
 //! `systemd` says who keeps the services running.
 
 pub mod apply;
+pub mod dbs;
 pub mod health;
 pub mod history;
 pub mod logs;

@@ -176,12 +176,15 @@ impl fmt::Display for DbHost {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseStatus {
-    Active,
-    /// The tenant is suspended: its users are locked.
-    Suspended,
+/// A database engine as fingerprinted on a node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DbEngineInfo {
+    pub engine: DbEngine,
+    /// `null` when the server did not answer.
+    pub version: Option<String>,
+    /// The TCP port clients connect to.
+    pub port: u16,
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
