@@ -315,3 +315,55 @@ impl DbServers {
             .collect())
     }
 }
+
+/// One database request from the panel (in-process for the local node,
+/// `POST /v1/databases` for an enrolled one). Each is idempotent.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DbRequest {
+    Info,
+    EnsureDatabase {
+        engine: DbEngine,
+        name: DbIdent,
+    },
+    DropDatabase {
+        engine: DbEngine,
+        name: DbIdent,
+    },
+    ApplyUser {
+        spec: DbUserSpec,
+    },
+    DropUser {
+        engine: DbEngine,
+        name: DbIdent,
+        tenant_databases: Vec<DbIdent>,
+    },
+    Sizes {
+        engine: DbEngine,
+    },
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct DbReply {
+    pub engines: Vec<EngineInfo>,
+    pub sizes: Vec<(String, i64)>,
+}
+
+impl DbServers {
+    pub async fn handle(&self, req: DbRequest) -> Result<DbReply, DbOpError> {
+        let mut reply = DbReply::default();
+        match req {
+            DbRequest::Info => reply.engines = self.info().await,
+            DbRequest::EnsureDatabase { engine, name } => self.ensure_database(engine, &name).await?,
+            DbRequest::DropDatabase { engine, name } => self.drop_database(engine, &name).await?,
+            DbRequest::ApplyUser { spec } => self.apply_user(&spec).await?,
+            DbRequest::DropUser {
+                engine,
+                name,
+                tenant_databases,
+            } => self.drop_user(engine, &name, &tenant_databases).await?,
+            DbRequest::Sizes { engine } => reply.sizes = self.sizes(engine).await?,
+        }
+        Ok(reply)
+    }
+}

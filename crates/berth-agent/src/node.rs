@@ -82,6 +82,8 @@ pub struct NodeConfig {
     pub templates_dir: Option<PathBuf>,
     /// Who starts the services and restarts them when they die.
     pub services: ServiceManager,
+    /// The database servers on this node the agent manages.
+    pub databases: crate::dbs::DbServersConfig,
 }
 
 /// PHP settings from the tenant's package.
@@ -138,6 +140,7 @@ pub struct LocalNode {
     /// The operator's templates in use (`None`: the built-in ones).
     vhost_override: std::sync::RwLock<Option<Arc<Override>>>,
     pool_override: std::sync::RwLock<Option<Arc<Override>>>,
+    dbs: crate::dbs::DbServers,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -190,6 +193,7 @@ impl LocalNode {
             )));
         }
         let node = LocalNode {
+            dbs: crate::dbs::DbServers::new(cfg.databases.clone()),
             cfg,
             exec: Executor::new(store, nginx),
             pools: Default::default(),
@@ -472,6 +476,10 @@ impl LocalNode {
 
     pub fn executor(&self) -> &Executor<Nginx> {
         &self.exec
+    }
+
+    pub fn databases(&self) -> &crate::dbs::DbServers {
+        &self.dbs
     }
 
     pub fn config(&self) -> &NodeConfig {

@@ -446,6 +446,26 @@ async fn activate_templates(
 }
 
 /// Rotation, step 1: a new key (kept here) and a request for it.
+async fn databases(
+    State(a): State<Arc<Agent>>,
+    Json(req): Json<crate::dbs::DbRequest>,
+) -> Result<Json<crate::dbs::DbReply>, Fail> {
+    a.node.databases().handle(req).await.map(Json).map_err(|e| {
+        let retryable = e.retryable();
+        Fail(
+            if retryable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            RpcError {
+                error: e.to_string(),
+                retryable,
+            },
+        )
+    })
+}
+
 async fn tls_csr(State(a): State<Arc<Agent>>) -> Result<Json<CsrReply>, Fail> {
     let name = std::fs::read_to_string(a.files.name()).map_err(|e| bad(e.to_string()))?;
     let (csr, key) = berth_pki::make_csr(name.trim()).map_err(|e| bad(e.to_string()))?;
@@ -490,6 +510,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/nginx/journal", get(nginx_journal))
         .route("/v1/nginx/drift", get(nginx_drift).post(nginx_resolve_drift))
         .route("/v1/nginx/rollback", post(nginx_rollback))
+        .route("/v1/databases", post(databases))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))
         // Only the panel gets here (mutual TLS); a rebuild carries every

@@ -214,6 +214,7 @@ async fn main() -> Result<()> {
         php_sbin: "/usr/sbin".into(),
         templates_dir: None,
         services: berth_agent::systemd::ServiceManager::Agent,
+        databases: Default::default(),
     };
     let prefix = dir.join("nginx");
     let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };

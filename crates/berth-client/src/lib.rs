@@ -11,6 +11,7 @@
 
 mod accounts;
 mod auth;
+mod databases;
 mod error;
 mod jobs;
 mod nodes;

@@ -35,6 +35,9 @@ pub enum Permission {
     SitesSuspend,
     /// Node configuration history, drift and rollback (staff).
     NodesManage,
+    DatabasesRead,
+    /// Databases and database users: create, change, rotate, delete.
+    DatabasesWrite,
     /// Read own profile, sessions and tokens.
     SelfRead,
     /// Change own profile, password, 2FA, sessions and tokens.
@@ -42,7 +45,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 24] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsSuspend,
@@ -63,6 +66,8 @@ impl Permission {
         Permission::SitesWrite,
         Permission::SitesSuspend,
         Permission::NodesManage,
+        Permission::DatabasesRead,
+        Permission::DatabasesWrite,
         Permission::SelfRead,
         Permission::SelfManage,
     ];
@@ -79,6 +84,7 @@ impl Permission {
                 | Permission::AuditVerify
                 | Permission::JobsRead
                 | Permission::SitesRead
+                | Permission::DatabasesRead
                 | Permission::SelfRead
         )
     }
@@ -105,6 +111,8 @@ impl Permission {
             Permission::SitesWrite => "sites.write",
             Permission::SitesSuspend => "sites.suspend",
             Permission::NodesManage => "nodes.manage",
+            Permission::DatabasesRead => "databases.read",
+            Permission::DatabasesWrite => "databases.write",
             Permission::SelfRead => "self.read",
             Permission::SelfManage => "self.manage",
         }
@@ -139,6 +147,8 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | SitesRead
                 | SitesWrite
                 | SitesSuspend
+                | DatabasesRead
+                | DatabasesWrite
                 | SelfRead
                 | SelfManage
         ),
@@ -152,6 +162,8 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | JobsWrite
                 | SitesRead
                 | SitesWrite
+                | DatabasesRead
+                | DatabasesWrite
                 | SelfRead
                 | SelfManage
         ),

@@ -189,6 +189,20 @@ pub static REGISTRY: &[SettingDef] = &[
         cidr_list
     ),
     def!(
+        "databases.tenant_prefix",
+        Boolean,
+        json!(true),
+        "Prefix database and database-user names with the tenant's name and '_' (cPanel's convention): `shop` becomes `acme_shop`. Off: names are taken as given, and must be unique per server.",
+        boolean
+    ),
+    def!(
+        "databases.retention_days",
+        Number,
+        json!(7),
+        "Days a deleted tenant's databases are kept on their server before they are dropped (its database users are dropped at once). 0 drops them at once.",
+        |v| int_range(v, 0, 365)
+    ),
+    def!(
         "smtp.host",
         String,
         json!(""),

@@ -233,7 +233,7 @@ pub async fn count_users(c: &mut Conn, tenant: TenantId) -> DbResult<i64> {
 }
 
 pub async fn total_size_bytes(c: &mut Conn, tenant: TenantId) -> DbResult<i64> {
-    let r = sqlx::query("SELECT COALESCE(SUM(size_bytes), 0) AS n FROM databases WHERE tenant_id = $1")
+    let r = sqlx::query("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS n FROM databases WHERE tenant_id = $1")
         .bind(tenant.to_string())
         .fetch_one(&mut *c)
         .await?;

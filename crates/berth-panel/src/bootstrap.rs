@@ -94,6 +94,7 @@ pub async fn ensure_maintenance_schedules(db: &Db) -> Result<(), StartError> {
         ("prune expired sessions", "17 * * * *", "maintenance.prune_sessions"),
         ("verify the audit chain", "42 3 * * *", "maintenance.audit_verify"),
         ("node heartbeats", "* * * * *", "node.heartbeat"),
+        ("measure database sizes", "23 * * * *", "databases.measure"),
     ];
     for (name, cron, kind) in wanted {
         let mut c = db.conn().await?;

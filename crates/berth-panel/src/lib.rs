@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod auth;
 pub mod bootstrap;
+pub mod db_jobs;
 pub mod error;
 pub mod extract;
 mod mail;
@@ -84,6 +85,26 @@ impl Panel {
             pki: pki.clone(),
         });
         registry.register(site_jobs::SiteRemove {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(db_jobs::DatabaseApply {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(db_jobs::DatabaseRemove {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(db_jobs::DatabaseUserApply {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(db_jobs::DatabaseUserRemove {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(db_jobs::DatabasesMeasure {
             node: node.clone(),
             pki: pki.clone(),
         });

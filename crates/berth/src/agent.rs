@@ -49,6 +49,8 @@ pub struct RunArgs {
     /// (systemd when it is the running init), `systemd` or `agent`.
     #[arg(long, default_value = "auto", env = "BERTH_SERVICE_MANAGER")]
     pub service_manager: String,
+    #[command(flatten)]
+    pub db: crate::db_flags::DbFlags,
 }
 
 pub async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
@@ -141,6 +143,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         php_sbin: PathBuf::from("/usr/sbin"),
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
+        databases: args.db.config(),
         templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);

@@ -6,6 +6,7 @@
 mod admin;
 mod agent;
 mod cli;
+mod db_flags;
 mod serve;
 
 use clap::{CommandFactory, Parser, Subcommand};

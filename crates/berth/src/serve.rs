@@ -34,6 +34,8 @@ pub struct ServeArgs {
     /// (systemd when it is the running init), `systemd` or `agent`.
     #[arg(long, default_value = "auto", env = "BERTH_SERVICE_MANAGER")]
     pub service_manager: String,
+    #[command(flatten)]
+    pub db: crate::db_flags::DbFlags,
     /// Run only the panel: no websites on this machine.
     #[arg(long)]
     pub no_local_node: bool,
@@ -62,6 +64,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
         php_sbin: PathBuf::from("/usr/sbin"),
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
+        databases: args.db.config(),
         templates_dir: Some(data.join("templates")),
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod databases;
 pub mod jobs;
 pub mod me;
 pub mod nodes;
@@ -105,6 +106,16 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(nodes::rotate_cert))
         .routes(routes!(nodes::heartbeat))
         .routes(routes!(nodes::activate_templates))
+        .routes(routes!(databases::list_databases, databases::create_database))
+        .routes(routes!(databases::get_database, databases::delete_database))
+        .routes(routes!(databases::list_users, databases::create_user))
+        .routes(routes!(
+            databases::get_user,
+            databases::update_user,
+            databases::delete_user
+        ))
+        .routes(routes!(databases::rotate_password))
+        .routes(routes!(databases::engines))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

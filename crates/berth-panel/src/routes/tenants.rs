@@ -240,10 +240,14 @@ pub async fn delete_tenant(
     Path(id): Path<TenantId>,
 ) -> ApiResult<StatusCode> {
     let scope = auth.authorize(Permission::TenantsDelete)?;
+    // Settings before the transaction (a cache miss takes a connection).
+    let retention_ms = st.settings.i64("databases.retention_days").await.clamp(0, 365) * 86_400_000;
     let mut tx = st.db.begin().await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
     // Its sites go too: each is taken off its node by a job.
     let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.remove", id).await?;
+    // Its database users are dropped now, its databases after the retention.
+    let db_jobs = crate::routes::databases::remove_tenant_databases(&st, &mut tx, &auth, id, retention_ms).await?;
     let removed_users = users::delete_by_tenant(&mut tx, id).await?;
     tenants::delete(&mut tx, id).await?;
     audit(
@@ -252,7 +256,8 @@ pub async fn delete_tenant(
         ev(
             &t,
             "tenant.delete",
-            json!({ "name": t.name, "users_removed": removed_users, "site_jobs": jobs }),
+            json!({ "name": t.name, "users_removed": removed_users, "site_jobs": jobs, "database_jobs": db_jobs,
+                "databases_dropped_after_days": retention_ms / 86_400_000 }),
         ),
     )
     .await?;
@@ -276,10 +281,12 @@ pub async fn suspend_tenant(
     tenants::get(&mut tx, &scope, id).await?;
     tenants::set_status(&mut tx, id, TenantStatus::Suspended, req.reason.as_ref()).await?;
     let ended = auth_db::delete_tenant_sessions(&mut tx, id).await?;
-    // Every site of the tenant serves the suspension page.
+    // Every site of the tenant serves the suspension page; its database
+    // users are locked.
     let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", id).await?;
+    let db_jobs = crate::routes::databases::reapply_tenant_users(&st, &mut tx, &auth, id).await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
-    let summary = json!({ "reason": req.reason, "sessions_ended": ended, "site_jobs": jobs });
+    let summary = json!({ "reason": req.reason, "sessions_ended": ended, "site_jobs": jobs, "database_jobs": db_jobs });
     audit(&mut tx, &auth, ev(&t, "tenant.suspend", summary)).await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
@@ -299,8 +306,18 @@ pub async fn unsuspend_tenant(
     tenants::get(&mut tx, &scope, id).await?;
     tenants::set_status(&mut tx, id, TenantStatus::Active, None).await?;
     let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.apply", id).await?;
+    let db_jobs = crate::routes::databases::reapply_tenant_users(&st, &mut tx, &auth, id).await?;
     let t = tenants::get(&mut tx, &scope, id).await?;
-    audit(&mut tx, &auth, ev(&t, "tenant.unsuspend", json!({ "site_jobs": jobs }))).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            &t,
+            "tenant.unsuspend",
+            json!({ "site_jobs": jobs, "database_jobs": db_jobs }),
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
     Ok(Reply(t))

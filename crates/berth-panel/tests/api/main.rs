@@ -3,6 +3,7 @@
 
 mod auth_flows;
 mod common;
+mod databases;
 mod hostile;
 mod jobs_api;
 mod php_sites;

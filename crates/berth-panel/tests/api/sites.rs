@@ -263,6 +263,7 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
         php_sbin: "/usr/sbin".into(),
         templates_dir: Some(dir.join("templates")),
         services: berth_agent::systemd::ServiceManager::Agent,
+        databases: Default::default(),
     })
 }
 

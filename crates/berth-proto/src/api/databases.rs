@@ -328,6 +328,12 @@ pub struct DatabaseUserChange {
     pub password: Option<String>,
 }
 
+/// The jobs a deletion started.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobsStarted {
+    pub job_ids: Vec<JobId>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

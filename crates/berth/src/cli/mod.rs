@@ -10,6 +10,7 @@
 mod account;
 mod audit;
 mod config;
+mod databases;
 mod jobs;
 mod login;
 mod node;
@@ -90,6 +91,12 @@ pub enum Command {
     /// Websites.
     #[command(subcommand)]
     Sites(sites::SitesCmd),
+    /// Tenants' MariaDB and PostgreSQL databases.
+    #[command(subcommand)]
+    Databases(databases::DatabasesCmd),
+    /// Database users: grants, remote hosts, passwords.
+    #[command(subcommand, name = "database-users")]
+    DatabaseUsers(databases::DatabaseUsersCmd),
     /// A node's configuration history, drift and rollback (staff).
     #[command(subcommand)]
     Node(node::NodeCmd),
@@ -133,6 +140,8 @@ async fn dispatch(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode>
         Command::Jobs(c) => jobs::run(&connect(global)?, c).await,
         Command::Schedules(c) => schedules::run(&connect(global)?, c).await,
         Command::Sites(c) => sites::run(&connect(global)?, c).await,
+        Command::Databases(c) => databases::run_databases(&connect(global)?, c).await,
+        Command::DatabaseUsers(c) => databases::run_users(&connect(global)?, c).await,
         Command::Node(c) => node::run(&connect(global)?, c).await,
         Command::Audit(c) => audit::run(&connect(global)?, c).await,
         Command::Twofa(c) => account::twofa(&connect(global)?, c).await,
