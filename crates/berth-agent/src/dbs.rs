@@ -42,6 +42,8 @@ pub struct PostgresAdmin {
 pub struct DbServersConfig {
     pub mariadb: Option<MariadbAdmin>,
     pub postgres: Option<PostgresAdmin>,
+    /// Where exports are written and uploaded imports wait (0700, root).
+    pub dump_dir: Option<PathBuf>,
 }
 
 impl DbServersConfig {
@@ -62,6 +64,7 @@ impl DbServersConfig {
                 port: 5432,
                 os_user: "postgres".into(),
             }),
+            dump_dir: None,
         }
     }
 }
@@ -89,6 +92,52 @@ pub struct DbServers {
     cfg: DbServersConfig,
     mariadb_lock: tokio::sync::Mutex<()>,
     postgres_lock: tokio::sync::Mutex<()>,
+}
+
+/// What an export file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpFormat {
+    /// `mariadb-dump` output, gzip-compressed (`.sql.gz`).
+    SqlGz,
+    /// `pg_dump -Fc` (compressed by PostgreSQL; `.dump`).
+    PgCustom,
+}
+
+impl DumpFormat {
+    pub fn of(engine: DbEngine) -> DumpFormat {
+        match engine {
+            DbEngine::Mariadb => DumpFormat::SqlGz,
+            DbEngine::Postgres => DumpFormat::PgCustom,
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            DumpFormat::SqlGz => "sql.gz",
+            DumpFormat::PgCustom => "dump",
+        }
+    }
+}
+
+/// The unprivileged identity import clients run as (`nobody`): a dump's
+/// client-side tricks (`LOAD DATA LOCAL`, shell escapes) reach nothing.
+const NOBODY: u32 = 65534;
+
+/// A throwaway login for one import: random name and password.
+fn import_login() -> (String, String) {
+    let n: [u8; 6] = rand::random();
+    let name = format!("berth_imp_{}", n.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    (
+        name,
+        berth_core::db_secrets::generate_password(&rand::random::<[u8; 24]>()),
+    )
+}
+
+fn file_err(engine: DbEngine, path: &std::path::Path, e: std::io::Error) -> DbOpError {
+    DbOpError::Unreachable {
+        engine,
+        detail: format!("{}: {e}", path.display()),
+    }
 }
 
 /// Lines of tab-separated fields.
@@ -300,6 +349,226 @@ impl DbServers {
             }
         };
         self.run(engine, sql).await.map(drop)
+    }
+
+    /// Dump a database into `out` (created 0600); returns its size.
+    pub async fn export(&self, engine: DbEngine, name: &DbIdent, out: &std::path::Path) -> Result<u64, DbOpError> {
+        let cmd = match engine {
+            DbEngine::Mariadb => {
+                let m = self.mariadb()?;
+                Cmd::new(&m.dump)
+                    .arg("--no-defaults")
+                    .arg(format!("--socket={}", m.socket.display()))
+                    .args(["--user=root", "--single-transaction", "--routines", "--hex-blob", "--"])
+                    .arg(name.as_str())
+            }
+            DbEngine::Postgres => {
+                let p = self.postgres()?;
+                Cmd::new("/usr/sbin/runuser")
+                    .args(["-u", &p.os_user, "--"])
+                    .arg(&p.pg_dump)
+                    .args(["-Fc", "--no-owner", "--no-acl", "-h"])
+                    .arg(&p.socket_dir)
+                    .arg("-p")
+                    .arg(p.port.to_string())
+                    .arg("-d")
+                    .arg(name.as_str())
+                    .cwd("/")
+            }
+        };
+        let raw = match engine {
+            DbEngine::Mariadb => out.with_extension("raw"),
+            DbEngine::Postgres => out.to_path_buf(),
+        };
+        let res = cmd
+            .stdout_file(&raw)
+            .timeout(Duration::from_secs(6 * 3600))
+            .run()
+            .await
+            .map_err(|e| DbOpError::Unreachable {
+                engine,
+                detail: e.to_string(),
+            })?;
+        if !res.success() {
+            let _ = std::fs::remove_file(&raw);
+            return Err(DbOpError::Refused {
+                engine,
+                detail: res.stderr.trim().to_owned(),
+            });
+        }
+        if engine == DbEngine::Mariadb {
+            let (src, dst) = (raw.clone(), out.to_path_buf());
+            let gz = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut input = std::fs::File::open(&src)?;
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&dst)?;
+                let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+                std::io::copy(&mut input, &mut enc)?;
+                enc.finish()?.sync_all()
+            })
+            .await
+            .map_err(|e| DbOpError::Invalid(e.to_string()))?;
+            let _ = std::fs::remove_file(&raw);
+            gz.map_err(|e| file_err(engine, out, e))?;
+        }
+        std::fs::metadata(out)
+            .map(|m| m.len())
+            .map_err(|e| file_err(engine, out, e))
+    }
+
+    /// Load a dump into a database as a throwaway login that can do no
+    /// more than the database's own users (MariaDB: all privileges on that
+    /// database only; PostgreSQL: member of its owner role), with the
+    /// client running as `nobody`: MariaDB's `--sandbox` refuses `\!` and
+    /// file commands and `--local-infile=0` client-side file reads;
+    /// PostgreSQL takes only `pg_dump -Fc` archives (restored by
+    /// `pg_restore`, which has no shell escapes: plain SQL would need
+    /// `psql`, whose `\!` runs commands).
+    pub async fn import(&self, engine: DbEngine, name: &DbIdent, file: &std::path::Path) -> Result<String, DbOpError> {
+        let mut head = [0u8; 5];
+        {
+            use std::io::Read;
+            let mut f = std::fs::File::open(file).map_err(|e| file_err(engine, file, e))?;
+            let n = f.read(&mut head).map_err(|e| file_err(engine, file, e))?;
+            if n < 2 {
+                return Err(DbOpError::Invalid("the dump is empty".into()));
+            }
+        }
+        let gzip = head[..2] == [0x1f, 0x8b];
+        let (login, password) = import_login();
+        match engine {
+            DbEngine::Mariadb => {
+                // Gzip or plain SQL; decompressed beside it first.
+                let sql = if gzip {
+                    let (src, dst) = (file.to_path_buf(), file.with_extension("sql"));
+                    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                        let mut dec = flate2::read::MultiGzDecoder::new(std::fs::File::open(&src)?);
+                        let mut out = std::fs::File::create(&dst)?;
+                        std::io::copy(&mut dec, &mut out).map(drop)
+                    })
+                    .await
+                    .map_err(|e| DbOpError::Invalid(e.to_string()))?
+                    .map_err(|e| DbOpError::Invalid(format!("the dump is not valid gzip: {e}")))?;
+                    Some(file.with_extension("sql"))
+                } else {
+                    None
+                };
+                let input = sql.clone().unwrap_or_else(|| file.to_path_buf());
+                let m = self.mariadb()?.clone();
+                let hash = berth_core::db_secrets::mariadb_native_hash(&password);
+                let setup = format!(
+                    "CREATE USER '{login}'@'localhost' IDENTIFIED BY PASSWORD '{hash}';\n\
+                     GRANT ALL PRIVILEGES ON `{}`.* TO '{login}'@'localhost';\n",
+                    name.as_str().replace('_', "\\_")
+                );
+                self.run(engine, setup).await?;
+                let out = Cmd::new("/usr/bin/setpriv")
+                    .arg(format!("--reuid={NOBODY}"))
+                    .arg(format!("--regid={NOBODY}"))
+                    .args(["--clear-groups", "--"])
+                    .arg(&m.client)
+                    .arg("--no-defaults")
+                    .arg(format!("--socket={}", m.socket.display()))
+                    .arg(format!("--user={login}"))
+                    .args(["--sandbox", "--local-infile=0", "--batch", "--"])
+                    .arg(name.as_str())
+                    .env("MYSQL_PWD", &password)
+                    .cwd("/")
+                    .stdin_file(&input)
+                    .timeout(Duration::from_secs(6 * 3600))
+                    .run()
+                    .await;
+                let _ = self
+                    .run(engine, format!("DROP USER IF EXISTS '{login}'@'localhost';\n"))
+                    .await;
+                if let Some(s) = sql {
+                    let _ = std::fs::remove_file(s);
+                }
+                let out = out.map_err(|e| DbOpError::Unreachable {
+                    engine,
+                    detail: e.to_string(),
+                })?;
+                if out.success() {
+                    Ok(out.stdout)
+                } else {
+                    Err(DbOpError::Refused {
+                        engine,
+                        detail: out.stderr.trim().to_owned(),
+                    })
+                }
+            }
+            DbEngine::Postgres => {
+                if &head != b"PGDMP" {
+                    return Err(DbOpError::Invalid(
+                        "PostgreSQL imports take pg_dump's custom format (pg_dump -Fc, what Berth's export makes); \
+                         plain SQL would need psql, whose \\! runs shell commands"
+                            .into(),
+                    ));
+                }
+                let p = self.postgres()?.clone();
+                let owner = postgres::owner_role(name);
+                let salt: [u8; 16] = rand::random();
+                let verifier = berth_core::db_secrets::scram_sha256_verifier(
+                    &password,
+                    &salt,
+                    berth_core::db_secrets::SCRAM_ITERATIONS,
+                );
+                self.run(
+                    engine,
+                    format!("CREATE ROLE \"{login}\" LOGIN PASSWORD '{verifier}' IN ROLE \"{owner}\";\n"),
+                )
+                .await?;
+                let out = Cmd::new("/usr/bin/setpriv")
+                    .arg(format!("--reuid={NOBODY}"))
+                    .arg(format!("--regid={NOBODY}"))
+                    .args(["--clear-groups", "--"])
+                    .arg(&p.pg_restore)
+                    .args(["-h", "127.0.0.1", "-p"])
+                    .arg(p.port.to_string())
+                    .arg(format!("--username={login}"))
+                    .arg(format!("--role={owner}"))
+                    .args([
+                        "--no-owner",
+                        "--no-acl",
+                        "--exit-on-error",
+                        "--single-transaction",
+                        "--no-password",
+                    ])
+                    .arg(format!("--dbname={name}"))
+                    .env("PGPASSWORD", &password)
+                    .cwd("/")
+                    .stdin_file(file)
+                    .timeout(Duration::from_secs(6 * 3600))
+                    .run()
+                    .await;
+                let _ = self
+                    .run(
+                        engine,
+                        format!(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{login}';\n\
+                             DROP ROLE IF EXISTS \"{login}\";\n"
+                        ),
+                    )
+                    .await;
+                let out = out.map_err(|e| DbOpError::Unreachable {
+                    engine,
+                    detail: e.to_string(),
+                })?;
+                if out.success() {
+                    Ok(out.stdout)
+                } else {
+                    Err(DbOpError::Refused {
+                        engine,
+                        detail: out.stderr.trim().to_owned(),
+                    })
+                }
+            }
+        }
     }
 
     /// Size in bytes of every database on an engine.

@@ -182,6 +182,9 @@ impl LocalNode {
                 return Err(NodeError::NginxStart(out.stderr));
             }
         }
+        if let Some(d) = &cfg.databases.dump_dir {
+            fsx::ensure_dir(d, 0, 0, 0o700).map_err(io(d))?;
+        }
         let homes = PathBuf::from(cfg.homes_root.as_str());
         std::fs::create_dir_all(&homes).map_err(io(&homes))?;
         let php_root = PathBuf::from(cfg.php_root.as_str());

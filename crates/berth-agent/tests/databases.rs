@@ -64,6 +64,7 @@ async fn mariadb_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
             port: srv.port,
         }),
         postgres: None,
+        dump_dir: None,
     });
     let info = dbs.info().await;
     assert!(
@@ -160,6 +161,51 @@ async fn mariadb_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     // Sizes.
     let sizes = dbs.sizes(e).await?;
     assert!(sizes.iter().any(|(n, b)| n == "acme_shop" && *b > 0), "{sizes:?}");
+    // Export, then import into a fresh database: the data round-trips.
+    let dir = tempfile::tempdir()?;
+    let dump = dir.path().join("shop.sql.gz");
+    let bytes = dbs.export(e, &id("acme_shop"), &dump).await?;
+    assert!(bytes > 100, "{bytes}");
+    dbs.ensure_database(e, &id("acme_copy")).await?;
+    dbs.import(e, &id("acme_copy"), &dump).await?;
+    let (_, out, _) = srv.root("SELECT v FROM acme_copy.t");
+    assert_eq!(out.trim(), "42");
+    // Hostile dumps: each refused or without effect beyond that database.
+    let pwned = dir.path().join("pwned");
+    for (what, sql) in [
+        (
+            "shell escape",
+            format!("CREATE TABLE ok1 (v INT);\n\\! touch {}\n", pwned.display()),
+        ),
+        ("system", format!("system touch {}\n", pwned.display())),
+        (
+            "grant",
+            "GRANT ALL PRIVILEGES ON *.* TO 'acme_app'@'localhost';\n".to_owned(),
+        ),
+        ("create user", "CREATE USER 'evil'@'%' IDENTIFIED BY 'x';\n".to_owned()),
+        ("other database", "CREATE TABLE other_x.planted (v INT);\n".to_owned()),
+        (
+            "local infile",
+            "CREATE TABLE f (l TEXT); LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE f;\n".to_owned(),
+        ),
+        ("source", "source /etc/passwd\n".to_owned()),
+    ] {
+        let f = dir.path().join("hostile.sql");
+        std::fs::write(&f, sql)?;
+        let r = dbs.import(e, &id("acme_copy"), &f).await;
+        assert!(r.is_err(), "{what}: accepted");
+    }
+    assert!(!pwned.exists(), "a dump ran a shell command");
+    let (_, evil, _) = srv.root("SELECT COUNT(*) FROM mysql.user WHERE User IN ('evil') OR User LIKE 'berth_imp_%'");
+    assert_eq!(evil.trim(), "0", "no user was created and the import logins are gone");
+    let (_, planted, _) = srv.root("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'other_x'");
+    assert_eq!(planted.trim(), "0");
+    let (_, passwd, _) = srv
+        .root("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'acme_copy' AND TABLE_NAME = 'f'");
+    if passwd.trim() == "1" {
+        let (_, rows, _) = srv.root("SELECT COUNT(*) FROM acme_copy.f");
+        assert_eq!(rows.trim(), "0", "a client-side file was read into the table");
+    }
     // Drop: the user cannot connect, the database is gone.
     dbs.drop_user(e, &id("acme_app"), &[]).await?;
     dbs.drop_user(e, &id("acme_app"), &[]).await?;
@@ -179,6 +225,7 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     let srv = PostgresServer::start()?;
     let dbs = DbServers::new(DbServersConfig {
         mariadb: None,
+        dump_dir: None,
         postgres: Some(PostgresAdmin {
             psql: "/usr/bin/psql".into(),
             pg_dump: "/usr/bin/pg_dump".into(),
@@ -276,6 +323,31 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     assert!(srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1").0);
     let sizes = dbs.sizes(e).await?;
     assert!(sizes.iter().any(|(n, b)| n == "acme_shop" && *b > 0), "{sizes:?}");
+    // Export (custom format), import into a fresh database: the data and
+    // the owner role's ownership round-trip.
+    let dir = tempfile::tempdir()?;
+    let dump = dir.path().join("shop.dump");
+    assert!(dbs.export(e, &id("acme_shop"), &dump).await? > 100);
+    dbs.ensure_database(e, &id("acme_copy")).await?;
+    dbs.import(e, &id("acme_copy"), &dump).await?;
+    let (_, out, _) = srv.root("acme_copy", "SELECT v FROM t");
+    assert_eq!(out.trim(), "42");
+    let (_, owner, _) = srv.root("acme_copy", "SELECT tableowner FROM pg_tables WHERE tablename = 't'");
+    assert_eq!(owner.trim(), "acme_copy_owner");
+    // Plain SQL (psql would run its \! escapes) is refused before anything runs.
+    let pwned = dir.path().join("pwned");
+    let f = dir.path().join("hostile.sql");
+    std::fs::write(&f, format!("CREATE TABLE x (v int);\n\\! touch {}\n", pwned.display()))?;
+    assert!(dbs.import(e, &id("acme_copy"), &f).await.is_err());
+    assert!(!pwned.exists());
+    let (_, x, _) = srv.root("acme_copy", "SELECT count(*) FROM pg_tables WHERE tablename = 'x'");
+    assert_eq!(x.trim(), "0");
+    let (_, left, _) = srv.root(
+        "postgres",
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'berth_imp_%'",
+    );
+    assert_eq!(left.trim(), "0", "the import login is gone");
+    dbs.drop_database(e, &id("acme_copy")).await?;
     // Drop the user (it holds privileges in two databases), then a database.
     dbs.drop_user(e, &id("acme_app"), &[id("acme_shop"), id("acme_stats")])
         .await?;

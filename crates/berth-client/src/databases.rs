@@ -1,12 +1,12 @@
 //! Routes of databases and database users.
 
-use crate::{Client, ClientError};
+use crate::{Client, ClientError, check};
 use berth_proto::api::Page;
 use berth_proto::api::databases::{
     CreateDatabase, CreateDatabaseUser, Database, DatabaseChange, DatabaseQuery, DatabaseUser, DatabaseUserChange,
     DbEngineInfo, JobsStarted, RotateDbPassword, UpdateDatabaseUser,
 };
-use berth_proto::{DatabaseId, DatabaseUserId};
+use berth_proto::{DatabaseId, DatabaseUserId, JobId};
 use reqwest::Method;
 
 impl Client {
@@ -80,5 +80,42 @@ impl Client {
             Some(n) => self.get_query("/api/v1/database-engines", &[("node", n)]).await,
             None => self.get("/api/v1/database-engines").await,
         }
+    }
+
+    /// `POST /api/v1/databases/{id}/export` (202): the dump job.
+    pub async fn export_database(&self, id: DatabaseId) -> Result<JobsStarted, ClientError> {
+        self.post_empty(&format!("/api/v1/databases/{id}/export")).await
+    }
+
+    /// `GET /api/v1/databases/{id}/export/{job}` streamed into `to`;
+    /// returns the bytes written.
+    pub async fn download_export(&self, id: DatabaseId, job: JobId, to: &std::path::Path) -> Result<u64, ClientError> {
+        use std::io::Write;
+        let url = self.endpoint(&format!("/api/v1/databases/{id}/export/{job}"))?;
+        let mut resp = check(self.request(Method::GET, url).send().await?).await?;
+        let mut f = std::fs::File::create(to).map_err(|e| ClientError::Decode(format!("{}: {e}", to.display())))?;
+        let mut n = 0u64;
+        while let Some(chunk) = resp.chunk().await? {
+            f.write_all(&chunk)
+                .map_err(|e| ClientError::Decode(format!("{}: {e}", to.display())))?;
+            n += chunk.len() as u64;
+        }
+        Ok(n)
+    }
+
+    /// `POST /api/v1/databases/{id}/import` with the file streamed as the body.
+    pub async fn import_database(&self, id: DatabaseId, from: &std::path::Path) -> Result<JobsStarted, ClientError> {
+        let file = tokio::fs::File::open(from)
+            .await
+            .map_err(|e| ClientError::Decode(format!("{}: {e}", from.display())))?;
+        let len = file.metadata().await.map(|m| m.len()).unwrap_or_default();
+        let url = self.endpoint(&format!("/api/v1/databases/{id}/import"))?;
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let rb = self
+            .request(Method::POST, url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body);
+        self.call(rb).await
     }
 }

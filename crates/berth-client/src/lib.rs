@@ -213,7 +213,7 @@ impl Client {
 }
 
 /// Turn a non-2xx response into `ClientError::Api`.
-async fn check(resp: Response) -> Result<Response, ClientError> {
+pub(crate) async fn check(resp: Response) -> Result<Response, ClientError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);

@@ -196,6 +196,13 @@ pub static REGISTRY: &[SettingDef] = &[
         boolean
     ),
     def!(
+        "databases.import_max_mb",
+        Number,
+        json!(1024),
+        "Largest dump a tenant may upload for import, in MB.",
+        |v| int_range(v, 1, 102_400)
+    ),
+    def!(
         "databases.retention_days",
         Number,
         json!(7),

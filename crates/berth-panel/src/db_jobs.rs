@@ -323,8 +323,175 @@ impl JobHandler for DatabasesMeasure {
             for f in &failed {
                 ctx.log("warn", f).await;
             }
+            // Exports are downloadable for a day; stale uploads go too.
+            if let Ok(dir) = dump_dir(&self.node) {
+                let day = std::time::Duration::from_secs(86_400);
+                let mut removed = 0;
+                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let old = e
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok());
+                    if old.is_some_and(|a| a > day) && std::fs::remove_file(e.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+                if removed > 0 {
+                    ctx.log("info", format!("removed {removed} dump file(s) older than a day"))
+                        .await;
+                }
+            }
             ctx.log("info", format!("measured {measured} database(s)")).await;
             Ok(Some(serde_json::json!({ "measured": measured, "failed": failed })))
+        })
+    }
+}
+
+/// The local node's dump directory (exports and uploaded imports live
+/// there; enrolled nodes do not take part in either yet).
+fn dump_dir(local: &Option<Arc<LocalNode>>) -> Result<std::path::PathBuf, StepError> {
+    local
+        .as_ref()
+        .and_then(|n| n.databases().config().dump_dir.clone())
+        .ok_or_else(|| StepError::Permanent("this panel's node has no dump directory".into()))
+}
+
+fn local_only(node: Option<NodeId>) -> Result<(), StepError> {
+    match node {
+        None => Ok(()),
+        Some(_) => Err(StepError::Permanent(
+            "export and import of databases on enrolled nodes are not available yet".into(),
+        )),
+    }
+}
+
+fn op_err(e: berth_agent::dbs::DbOpError) -> StepError {
+    if e.retryable() {
+        StepError::Retry(e.to_string())
+    } else {
+        StepError::Permanent(e.to_string())
+    }
+}
+
+/// The file a finished export job wrote (its step artifact names it).
+pub fn export_file(
+    dir: &std::path::Path,
+    job: berth_proto::JobId,
+    format: berth_agent::dbs::DumpFormat,
+) -> std::path::PathBuf {
+    dir.join(format!("export-{job}.{}", format.extension()))
+}
+
+pub struct DatabaseExport {
+    pub node: Option<Arc<LocalNode>>,
+}
+
+impl JobHandler for DatabaseExport {
+    fn kind(&self) -> &'static str {
+        "database.export"
+    }
+    fn description(&self) -> &'static str {
+        "Dumps a database into a compressed file the tenant downloads (kept 24 hours)."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        only(payload, &["database_id"])?;
+        field::<DatabaseId>(payload, "database_id")?;
+        Ok(vec!["dump".into()])
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let id: DatabaseId = field(ctx.payload(), "database_id").map_err(StepError::Permanent)?;
+            let mut c = ctx.db().conn().await.map_err(db_err)?;
+            let db = dbs::get_database(&mut c, &berth_core::Scope::system(), id)
+                .await
+                .map_err(|e| match e {
+                    berth_db::DbError::NotFound => StepError::Permanent("the database was deleted".into()),
+                    e => db_err(e),
+                })?;
+            local_only(dbs::database_node(&mut c, id).await.map_err(db_err)?)?;
+            drop(c);
+            let node = self
+                .node
+                .as_ref()
+                .ok_or_else(|| StepError::Permanent("this panel runs no local node".into()))?;
+            let format = berth_agent::dbs::DumpFormat::of(db.engine);
+            let file = export_file(&dump_dir(&self.node)?, ctx.job().id, format);
+            let bytes = node
+                .databases()
+                .export(db.engine, &db.name, &file)
+                .await
+                .map_err(op_err)?;
+            ctx.log("info", format!("{} {} dumped: {bytes} bytes", db.engine, db.name))
+                .await;
+            Ok(Some(
+                serde_json::json!({ "bytes": bytes, "format": format, "database_id": id }),
+            ))
+        })
+    }
+}
+
+/// An uploaded import's file name: `import-<uuid>` (never a path).
+pub fn upload_name_ok(name: &str) -> bool {
+    name.strip_prefix("import-")
+        .is_some_and(|u| uuid::Uuid::parse_str(u).is_ok())
+}
+
+pub struct DatabaseImport {
+    pub node: Option<Arc<LocalNode>>,
+}
+
+impl JobHandler for DatabaseImport {
+    fn kind(&self) -> &'static str {
+        "database.import"
+    }
+    fn description(&self) -> &'static str {
+        "Loads an uploaded dump into a database, as a login limited to that database."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        only(payload, &["database_id", "upload"])?;
+        field::<DatabaseId>(payload, "database_id")?;
+        let up: String = field(payload, "upload")?;
+        if !upload_name_ok(&up) {
+            return Err("upload must be an upload's name".into());
+        }
+        Ok(vec!["import".into()])
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let id: DatabaseId = field(ctx.payload(), "database_id").map_err(StepError::Permanent)?;
+            let up: String = field(ctx.payload(), "upload").map_err(StepError::Permanent)?;
+            if !upload_name_ok(&up) {
+                return Err(StepError::Permanent("upload must be an upload's name".into()));
+            }
+            let file = dump_dir(&self.node)?.join(&up);
+            let mut c = ctx.db().conn().await.map_err(db_err)?;
+            let db = dbs::get_database(&mut c, &berth_core::Scope::system(), id)
+                .await
+                .map_err(|e| match e {
+                    berth_db::DbError::NotFound => StepError::Permanent("the database was deleted".into()),
+                    e => db_err(e),
+                })?;
+            local_only(dbs::database_node(&mut c, id).await.map_err(db_err)?)?;
+            drop(c);
+            let node = self
+                .node
+                .as_ref()
+                .ok_or_else(|| StepError::Permanent("this panel runs no local node".into()))?;
+            let r = node.databases().import(db.engine, &db.name, &file).await;
+            // A failed import is not retried with the same dump: the file goes.
+            let _ = std::fs::remove_file(&file);
+            match r {
+                Ok(_) => {
+                    ctx.log("info", format!("dump imported into {} {}", db.engine, db.name))
+                        .await;
+                    Ok(None)
+                }
+                Err(e) => {
+                    ctx.log("error", e.to_string()).await;
+                    Err(StepError::Permanent(e.to_string()))
+                }
+            }
         })
     }
 }

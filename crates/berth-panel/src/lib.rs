@@ -104,6 +104,8 @@ impl Panel {
             node: node.clone(),
             pki: pki.clone(),
         });
+        registry.register(db_jobs::DatabaseExport { node: node.clone() });
+        registry.register(db_jobs::DatabaseImport { node: node.clone() });
         registry.register(db_jobs::DatabasesMeasure {
             node: node.clone(),
             pki: pki.clone(),

@@ -143,7 +143,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         php_sbin: PathBuf::from("/usr/sbin"),
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
-        databases: args.db.config(),
+        databases: args.db.config(std::fs::canonicalize(&args.state_dir)?.join("db-dumps")),
         templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);

@@ -24,7 +24,8 @@ pub struct DbFlags {
 }
 
 impl DbFlags {
-    pub fn config(&self) -> DbServersConfig {
+    /// `dump_dir`: where exports and uploaded imports are kept (0700).
+    pub fn config(&self, dump_dir: PathBuf) -> DbServersConfig {
         if self.no_databases {
             return DbServersConfig::default();
         }
@@ -40,6 +41,7 @@ impl DbFlags {
                 port: self.postgres_port,
                 ..p
             }),
+            dump_dir: Some(dump_dir),
         }
     }
 }

@@ -64,7 +64,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
         php_sbin: PathBuf::from("/usr/sbin"),
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
-        databases: args.db.config(),
+        databases: args.db.config(data.join("db-dumps")),
         templates_dir: Some(data.join("templates")),
     })
 }

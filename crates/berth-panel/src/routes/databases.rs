@@ -684,3 +684,202 @@ pub async fn engines(
         }
     }
 }
+
+/// The local node's dump directory, for a database on the local node.
+async fn local_dumps(st: &SharedState, db: DatabaseId) -> ApiResult<std::path::PathBuf> {
+    let node = {
+        let mut c = st.db.conn().await?;
+        dbs::database_node(&mut c, db).await?
+    };
+    if node.is_some() {
+        return Err(ApiError::invalid(
+            "export and import of databases on enrolled nodes are not available yet",
+        ));
+    }
+    st.node
+        .as_ref()
+        .and_then(|n| n.databases().config().dump_dir.clone())
+        .ok_or_else(|| ApiError::invalid("this panel's node has no dump directory"))
+}
+
+/// Dump a database; when the job has succeeded, download the file from
+/// `GET /api/v1/databases/{id}/export/{job_id}` (for a day).
+#[utoipa::path(post, path = "/api/v1/databases/{id}/export", tag = "databases", params(("id" = DatabaseId, Path)),
+    responses((status = 202, body = JobsStarted), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export_database(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DatabaseId>,
+) -> ApiResult<(StatusCode, Reply<JobsStarted>)> {
+    let scope = auth.authorize(Permission::DatabasesWrite)?;
+    local_dumps(&st, id).await?;
+    let mut tx = st.db.begin().await?;
+    let db = dbs::get_database(&mut tx, &scope, id).await?;
+    let job = enqueue(
+        &st,
+        &mut tx,
+        Some(&auth),
+        "database.export",
+        json!({ "database_id": id }),
+        db.tenant_id,
+        berth_db::now_ms(),
+    )
+    .await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            db.tenant_id,
+            "database.export",
+            "database",
+            id.to_string(),
+            json!({ "name": db.name, "job_id": job }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((StatusCode::ACCEPTED, Reply(JobsStarted { job_ids: vec![job] })))
+}
+
+/// Download the file of a succeeded export job (`.sql.gz` for MariaDB,
+/// `pg_dump -Fc` for PostgreSQL).
+#[utoipa::path(get, path = "/api/v1/databases/{id}/export/{job_id}", tag = "databases",
+    params(("id" = DatabaseId, Path), ("job_id" = JobId, Path)),
+    responses((status = 200, description = "the dump", content_type = "application/octet-stream"),
+        (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody, description = "the export has not finished")),
+    security(("bearer" = [])))]
+pub async fn download_export(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path((id, job_id)): Path<(DatabaseId, JobId)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let scope = auth.authorize(Permission::DatabasesRead)?;
+    let dir = local_dumps(&st, id).await?;
+    let (db, job) = {
+        let mut c = st.db.conn().await?;
+        let db = dbs::get_database(&mut c, &scope, id).await?;
+        let job = berth_db::jobs::get(&mut c, &scope, job_id).await?;
+        (db, job)
+    };
+    if job.kind != "database.export" || job.payload["database_id"] != json!(id) {
+        return Err(ApiError::not_found("export"));
+    }
+    if job.state != berth_proto::api::jobs::JobState::Succeeded {
+        return Err(ApiError::conflict(format!("the export job is {}", job.state.as_str())));
+    }
+    let format = berth_agent::dbs::DumpFormat::of(db.engine);
+    let path = crate::db_jobs::export_file(&dir, job_id, format);
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::not_found("export file (kept for a day)"))?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or_default();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let name = format!("{}.{}", db.name, format.extension());
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (axum::http::header::CONTENT_LENGTH, len.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Import a dump into a database: the request body is the file (plain or
+/// gzip SQL for MariaDB, `pg_dump -Fc` for PostgreSQL), at most
+/// `databases.import_max_mb`. It runs as a login limited to this database.
+#[utoipa::path(post, path = "/api/v1/databases/{id}/import", tag = "databases", params(("id" = DatabaseId, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 202, body = JobsStarted), (status = 404, body = ApiErrorBody), (status = 413, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn import_database(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DatabaseId>,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, Reply<JobsStarted>)> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let scope = auth.authorize(Permission::DatabasesWrite)?;
+    let dir = local_dumps(&st, id).await?;
+    {
+        let mut c = st.db.conn().await?;
+        let db = dbs::get_database(&mut c, &scope, id).await?;
+        writable_tenant(&mut c, &scope, db.tenant_id).await?;
+    }
+    let max = st.settings.i64("databases.import_max_mb").await.max(1) as u64 * 1024 * 1024;
+    let upload = format!("import-{}", uuid::Uuid::new_v4());
+    let path = dir.join(&upload);
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(ApiError::internal)?;
+        tokio::fs::File::from_std(f)
+    };
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    let fail = |e: ApiError| {
+        let _ = std::fs::remove_file(&path);
+        e
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| fail(ApiError::invalid(format!("reading the upload: {e}"))))?;
+        total += chunk.len() as u64;
+        if total > max {
+            return Err(fail(ApiError::new(
+                berth_proto::ErrorCode::PayloadTooLarge,
+                format!(
+                    "the dump is larger than databases.import_max_mb ({} MB)",
+                    max / 1024 / 1024
+                ),
+            )));
+        }
+        file.write_all(&chunk).await.map_err(|e| fail(ApiError::internal(e)))?;
+    }
+    file.flush().await.map_err(|e| fail(ApiError::internal(e)))?;
+    if total == 0 {
+        return Err(fail(ApiError::invalid("the body must be the dump file")));
+    }
+    let mut tx = st.db.begin().await.map_err(|e| fail(e.into()))?;
+    let db = dbs::get_database(&mut tx, &scope, id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let job = enqueue(
+        &st,
+        &mut tx,
+        Some(&auth),
+        "database.import",
+        json!({ "database_id": id, "upload": upload }),
+        db.tenant_id,
+        berth_db::now_ms(),
+    )
+    .await
+    .map_err(fail)?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            db.tenant_id,
+            "database.import",
+            "database",
+            id.to_string(),
+            json!({ "name": db.name, "bytes": total, "job_id": job }),
+        ),
+    )
+    .await
+    .map_err(fail)?;
+    tx.commit().await.map_err(|e| fail(berth_db::DbError::from(e).into()))?;
+    st.engine.wake();
+    Ok((StatusCode::ACCEPTED, Reply(JobsStarted { job_ids: vec![job] })))
+}

@@ -116,6 +116,9 @@ pub fn api() -> OpenApiRouter<SharedState> {
         ))
         .routes(routes!(databases::rotate_password))
         .routes(routes!(databases::engines))
+        .routes(routes!(databases::export_database))
+        .routes(routes!(databases::download_export))
+        .routes(routes!(databases::import_database))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -67,6 +67,7 @@ async fn databases_on_real_mariadb_and_postgres() -> anyhow::Result<()> {
                 port: servers.pg.port,
                 os_user: "postgres".into(),
             }),
+            dump_dir: Some(tmp.path().join("dumps")),
         };
         cfg.node = Some(node);
         let _nginx = berth_agent::nginx::StopOnDrop {
@@ -413,6 +414,98 @@ async fn scenario(p: &TestPanel, srv: &Servers, suffix: &str) -> anyhow::Result<
         .await?;
     assert_eq!(u["grants"], json!([]), "{u}");
 
+    // Export B's databases, download them, import each into a new database.
+    for (engine, _, token, dbv, _, _) in [&made[2], &made[3]] {
+        let (st, e) = p
+            .post(&format!("/api/v1/databases/{}/export", s(&dbv["id"])), token, json!({}))
+            .await?;
+        assert_eq!(st, StatusCode::ACCEPTED, "{e}");
+        let job = s(&e["job_ids"][0]);
+        job_done(p, token, &job).await?;
+        let resp = p
+            .http
+            .get(format!("{}/api/v1/databases/{}/export/{job}", p.url, s(&dbv["id"])))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let dump = resp.bytes().await?.to_vec();
+        assert!(dump.len() > 100, "{engine}: {} bytes", dump.len());
+        // Another tenant cannot download it.
+        let (st, _) = p
+            .get(&format!("/api/v1/databases/{}/export/{job}", s(&dbv["id"])), &client_a)
+            .await?;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, copy) = p
+            .post(
+                "/api/v1/databases",
+                token,
+                json!({ "tenant_id": tenant_b, "engine": engine, "name": "copy" }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{copy}");
+        job_done(p, token, &s(&copy["job_id"])).await?;
+        let cid = s(&copy["database"]["id"]);
+        let resp = p
+            .http
+            .post(format!("{}/api/v1/databases/{cid}/import", p.url))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(dump)
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        let v: Value = resp.json().await?;
+        job_done(p, token, &s(&v["job_ids"][0])).await?;
+        let cname = s(&copy["database"]["name"]);
+        let (_, out, _) = match *engine {
+            "mariadb" => srv.maria.root(&format!("SELECT v FROM {cname}.t")),
+            _ => srv.pg.root(&cname, "SELECT v FROM t"),
+        };
+        assert_eq!(out.trim(), "42", "{engine}: the dump round-tripped");
+        // A hostile dump: its job fails, nothing ran on the host.
+        let pwned = std::env::temp_dir().join(format!("berth-pwned-{suffix}"));
+        let hostile = format!("CREATE TABLE planted (v INT);\n\\! touch {}\n", pwned.display());
+        let resp = p
+            .http
+            .post(format!("{}/api/v1/databases/{cid}/import", p.url))
+            .bearer_auth(token)
+            .body(hostile)
+            .send()
+            .await?;
+        let v: Value = resp.json().await?;
+        let (_, j) = p.get(&format!("/api/v1/jobs/{}", s(&v["job_ids"][0])), token).await?;
+        let j = {
+            let mut j = j;
+            for _ in 0..200 {
+                if matches!(j["state"].as_str(), Some("dead") | Some("succeeded")) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                j = p.get(&format!("/api/v1/jobs/{}", s(&v["job_ids"][0])), token).await?.1;
+            }
+            j
+        };
+        assert_eq!(j["state"], "dead", "{engine}: {j}");
+        assert!(!pwned.exists(), "{engine}: a dump ran a shell command");
+    }
+    // Too large: 413 before anything is queued.
+    p.call(
+        reqwest::Method::PUT,
+        "/api/v1/settings/databases.import_max_mb",
+        Some(&root),
+        Some(json!({ "value": 1 })),
+    )
+    .await?;
+    let resp = p
+        .http
+        .post(format!("{}/api/v1/databases/{}/import", p.url, s(&made[2].3["id"])))
+        .bearer_auth(&client_b)
+        .body(vec![b'-'; 2 * 1024 * 1024])
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
     // Deleting tenant B with no retention: its users and databases go.
     let (st, v) = p
         .call(
@@ -429,7 +522,7 @@ async fn scenario(p: &TestPanel, srv: &Servers, suffix: &str) -> anyhow::Result<
         .get(&format!("/api/v1/jobs?tenant_id={tenant_b}&limit=100"), &root)
         .await?;
     for j in jobs["items"].as_array().cloned().unwrap_or_default() {
-        if s(&j["kind"]).starts_with("database") {
+        if s(&j["kind"]).ends_with(".remove") {
             job_done(p, &root, &s(&j["id"])).await?;
         }
     }

@@ -71,6 +71,26 @@ pub enum DatabasesCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Dump a database and download it (MariaDB: .sql.gz; PostgreSQL:
+    /// pg_dump's custom format).
+    Export {
+        database: String,
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
+        /// Where to write it (default: NAME.sql.gz or NAME.dump here).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Load a dump into a database (MariaDB: SQL, plain or gzip;
+    /// PostgreSQL: pg_dump -Fc). Runs as a login limited to that database.
+    Import {
+        database: String,
+        file: std::path::PathBuf,
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
+        #[arg(long)]
+        wait: bool,
+    },
     /// The database engines a node manages, with their versions.
     Engines {
         /// An enrolled node (default: the panel's own).
@@ -316,6 +336,42 @@ pub async fn run_databases(ctx: &Ctx, cmd: DatabasesCmd) -> anyhow::Result<ExitC
             ctx.emit(&jobs, |j| {
                 let ids: Vec<String> = j.job_ids.iter().map(ToString::to_string).collect();
                 print_fields(&[("deleted", d.name.to_string()), ("jobs", ids.join(", "))]);
+            })?;
+            match jobs.job_ids.first() {
+                Some(j) => done(ctx, *j, wait).await,
+                None => Ok(ExitCode::SUCCESS),
+            }
+        }
+        DatabasesCmd::Export { database, engine, out } => {
+            let d = find_database(ctx, &database, engine).await?;
+            let jobs = c.export_database(d.id).await?;
+            let Some(job) = jobs.job_ids.first().copied() else {
+                bail!("the panel started no export job");
+            };
+            let code = super::jobs::wait_for(ctx, job).await?;
+            if code != ExitCode::SUCCESS {
+                return Ok(code);
+            }
+            let ext = match d.engine {
+                DbEngine::Mariadb => "sql.gz",
+                DbEngine::Postgres => "dump",
+            };
+            let out = out.unwrap_or_else(|| format!("{}.{ext}", d.name).into());
+            let n = c.download_export(d.id, job, &out).await?;
+            eprintln!("wrote {} ({n} bytes)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DatabasesCmd::Import {
+            database,
+            file,
+            engine,
+            wait,
+        } => {
+            let d = find_database(ctx, &database, engine).await?;
+            let jobs = c.import_database(d.id, &file).await?;
+            ctx.emit(&jobs, |j| {
+                let ids: Vec<String> = j.job_ids.iter().map(ToString::to_string).collect();
+                print_fields(&[("database", d.name.to_string()), ("job", ids.join(", "))]);
             })?;
             match jobs.job_ids.first() {
                 Some(j) => done(ctx, *j, wait).await,
