@@ -111,6 +111,8 @@ async fn get(addr: SocketAddr, host: &str) -> anyhow::Result<(u16, String)> {
 
 struct NodeUnderTest {
     name: String,
+    /// The MariaDB socket the agent manages (a private test server).
+    mariadb: PathBuf,
     rpc: SocketAddr,
     web: SocketAddr,
     dir: PathBuf,
@@ -133,6 +135,8 @@ async fn spawn_agent(n: &NodeUnderTest) -> anyhow::Result<Child> {
         &n.base.join("homes").display().to_string(),
         "--php-root",
         &n.base.join("php").display().to_string(),
+        "--mariadb-socket",
+        &n.mariadb.display().to_string(),
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::inherit())
@@ -146,7 +150,7 @@ async fn spawn_agent(n: &NodeUnderTest) -> anyhow::Result<Child> {
     Ok(child)
 }
 
-async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTest> {
+async fn enrol(api: &Api, base: &Path, name: &str, roles: &[&str], mariadb: &Path) -> anyhow::Result<NodeUnderTest> {
     let (rpc, web) = (free_addr()?, free_addr()?);
     let dir = base.join(name);
     std::fs::create_dir_all(&dir)?;
@@ -154,7 +158,7 @@ async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTe
         .call(
             reqwest::Method::POST,
             "/api/v1/nodes",
-            Some(json!({ "name": name, "address": rpc.to_string(), "roles": ["web"] })),
+            Some(json!({ "name": name, "address": rpc.to_string(), "roles": roles })),
         )
         .await?;
     anyhow::ensure!(s == 201, "create node: {s} {v}");
@@ -184,6 +188,7 @@ async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTe
     assert!(!again.status.success(), "a join token works once");
     let mut n = NodeUnderTest {
         name: name.to_owned(),
+        mariadb: mariadb.to_path_buf(),
         rpc,
         web,
         dir: state.clone(),
@@ -201,6 +206,7 @@ async fn enrol(api: &Api, base: &Path, name: &str) -> anyhow::Result<NodeUnderTe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_agents_over_mutual_tls() -> anyhow::Result<()> {
     berth_testkit::init_crypto();
+    let maria = berth_testkit::servers::MariaDbServer::start()?;
     for db in berth_testkit::databases().await? {
         let tmp = tempfile::tempdir()?;
         use std::os::unix::fs::PermissionsExt;
@@ -239,13 +245,20 @@ async fn two_agents_over_mutual_tls() -> anyhow::Result<()> {
         let sfx = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
         let tenant_name = format!("mn{sfx}");
         let _users = DeleteUsers(vec![tenant_name.clone()]);
-        scenario(&api, &dbh, tmp.path(), &sfx, &tenant_name).await?;
+        scenario(&api, &dbh, tmp.path(), &sfx, &tenant_name, &maria).await?;
         let _ = tx.send(());
     }
     Ok(())
 }
 
-async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_name: &str) -> anyhow::Result<()> {
+async fn scenario(
+    api: &Api,
+    db: &berth_db::Db,
+    base: &Path,
+    sfx: &str,
+    tenant_name: &str,
+    maria: &berth_testkit::servers::MariaDbServer,
+) -> anyhow::Result<()> {
     use reqwest::Method;
     // Reserved names and bad addresses are refused.
     for (name, addr) in [
@@ -262,8 +275,8 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
             .await?;
         assert_eq!(s, 422, "{name} {addr}: {v}");
     }
-    let mut a = enrol(api, base, &format!("web-a-{sfx}")).await?;
-    let mut b = enrol(api, base, &format!("web-b-{sfx}")).await?;
+    let mut a = enrol(api, base, &format!("web-a-{sfx}"), &["web", "db"], &maria.socket).await?;
+    let mut b = enrol(api, base, &format!("web-b-{sfx}"), &["web"], &maria.socket).await?;
 
     // Heartbeat: capabilities and metrics arrive.
     for n in [&a, &b] {
@@ -326,6 +339,7 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     assert!(log["lines"].to_string().contains("GET / "), "{log}");
     assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
 
+    remote_databases(api, &a, &b, &tenant, tenant_name, maria).await?;
     crash_mid_apply(api, &mut a, &tenant).await?;
     remote_history(api, &a).await?;
 
@@ -477,6 +491,89 @@ async fn scenario(api: &Api, db: &berth_db::Db, base: &Path, sfx: &str, tenant_n
     }
     drop(a.proc.take());
     drop(b.proc.take());
+    Ok(())
+}
+
+/// A database and a user on an enrolled node with the db role, through the
+/// RPC; a node without the role is refused.
+async fn remote_databases(
+    api: &Api,
+    a: &NodeUnderTest,
+    b: &NodeUnderTest,
+    tenant: &str,
+    tenant_name: &str,
+    maria: &berth_testkit::servers::MariaDbServer,
+) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let (s, v) = api
+        .call(
+            Method::POST,
+            "/api/v1/databases",
+            Some(json!({ "tenant_id": tenant, "engine": "mariadb", "name": "remote", "node": b.name })),
+        )
+        .await?;
+    assert_eq!(s, 422, "a node without the db role: {v}");
+    let (s, engines) = api
+        .call(Method::GET, &format!("/api/v1/database-engines?node={}", a.name), None)
+        .await?;
+    assert_eq!(s, 200, "{engines}");
+    assert!(engines.to_string().contains("MariaDB"), "{engines}");
+    let (s, d) = api
+        .call(
+            Method::POST,
+            "/api/v1/databases",
+            Some(json!({ "tenant_id": tenant, "engine": "mariadb", "name": "remote", "node": a.name })),
+        )
+        .await?;
+    assert_eq!(s, 201, "{d}");
+    assert_eq!(d["database"]["node"], a.name.as_str());
+    api.job_done(d["job_id"].as_str().unwrap_or_default()).await?;
+    let (s, u) = api
+        .call(
+            Method::POST,
+            "/api/v1/database-users",
+            Some(
+                json!({ "tenant_id": tenant, "engine": "mariadb", "name": "remote", "node": a.name,
+                "grants": [{ "database_id": d["database"]["id"], "access": "all" }] }),
+            ),
+        )
+        .await?;
+    assert_eq!(s, 201, "{u}");
+    api.job_done(u["job_id"].as_str().unwrap_or_default()).await?;
+    let name = format!("{tenant_name}_remote");
+    let pw = u["password"].as_str().unwrap_or_default();
+    let (ok, out, err) = maria.client(
+        &name,
+        pw,
+        Some(&name),
+        "CREATE TABLE t (v INT); INSERT INTO t VALUES (5); SELECT v FROM t",
+    );
+    assert!(ok && out.trim() == "5", "{out} {err}");
+    // Deleted through the node too.
+    let (s, del) = api
+        .call(
+            Method::DELETE,
+            &format!(
+                "/api/v1/database-users/{}",
+                u["user"]["id"].as_str().unwrap_or_default()
+            ),
+            None,
+        )
+        .await?;
+    assert_eq!(s, 202, "{del}");
+    api.job_done(del["job_ids"][0].as_str().unwrap_or_default()).await?;
+    let (s, del) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/databases/{}", d["database"]["id"].as_str().unwrap_or_default()),
+            None,
+        )
+        .await?;
+    assert_eq!(s, 202, "{del}");
+    api.job_done(del["job_ids"][0].as_str().unwrap_or_default()).await?;
+    assert!(!maria.client(&name, pw, None, "SELECT 1").0, "the user is gone");
+    let (_, dbs_left, _) = maria.root("SHOW DATABASES");
+    assert!(!dbs_left.lines().any(|l| l == name), "{dbs_left}");
     Ok(())
 }
 
