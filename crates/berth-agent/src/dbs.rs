@@ -296,6 +296,11 @@ impl DbServers {
         Ok(out.lines().map(str::to_owned).filter(|l| !l.is_empty()).collect())
     }
 
+    async fn postgres_footprint(&self, name: &DbIdent) -> Result<Vec<String>, DbOpError> {
+        let out = self.run(DbEngine::Postgres, postgres::footprint_query(name)).await?;
+        Ok(out.lines().map(str::to_owned).filter(|l| !l.is_empty()).collect())
+    }
+
     /// Make a user exactly `spec`: password, lock, hosts, grants.
     pub async fn apply_user(&self, spec: &DbUserSpec) -> Result<(), DbOpError> {
         let engine = spec.engine;
@@ -322,9 +327,12 @@ impl DbServers {
                         detail: format!("database {} does not exist yet", g.database),
                     });
                 }
+                // Revocations only where the role has something to lose.
+                let touched = self.postgres_footprint(&spec.name).await?;
                 let mut spec = spec.clone();
+                let granted: Vec<DbIdent> = spec.grants.iter().map(|g| g.database.clone()).collect();
                 spec.tenant_databases
-                    .retain(|d| present.iter().any(|p| p == d.as_str()));
+                    .retain(|d| granted.contains(d) || touched.iter().any(|p| p == d.as_str()));
                 postgres::apply_user(&spec)
             }
         };
@@ -339,10 +347,10 @@ impl DbServers {
                 mariadb::drop_user(name, &existing).map_err(DbOpError::Invalid)?
             }
             DbEngine::Postgres => {
-                let present = self.postgres_databases().await?;
+                let touched = self.postgres_footprint(name).await?;
                 let dbs: Vec<DbIdent> = tenant_dbs
                     .iter()
-                    .filter(|d| present.iter().any(|p| p == d.as_str()))
+                    .filter(|d| touched.iter().any(|p| p == d.as_str()))
                     .cloned()
                     .collect();
                 postgres::drop_user(name, &dbs)

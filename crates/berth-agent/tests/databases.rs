@@ -354,8 +354,19 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     dbs.drop_user(e, &id("acme_app"), &[id("acme_shop"), id("acme_stats")])
         .await?;
     assert!(!srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1").0);
+    // A user that made a table as itself (after RESET role) can still be
+    // dropped: the table goes to the database's owner role.
+    let (ok, _, err) = srv.client(
+        "acme_web",
+        "Web-Password-3",
+        "acme_shop",
+        "RESET role; CREATE TABLE mine (v int)",
+    );
+    assert!(ok, "{err}");
     dbs.drop_user(e, &id("acme_web"), &[id("acme_shop"), id("acme_stats")])
         .await?;
+    let (_, owner, _) = srv.root("acme_shop", "SELECT tableowner FROM pg_tables WHERE tablename = 'mine'");
+    assert_eq!(owner.trim(), "acme_shop_owner");
     dbs.drop_database(e, &id("acme_shop")).await?;
     dbs.drop_database(e, &id("acme_shop")).await?;
     let (_, out, _) = srv.root("postgres", "SELECT datname FROM pg_database");

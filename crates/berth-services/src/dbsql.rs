@@ -263,8 +263,25 @@ pub mod postgres {
         let _ = writeln!(s, "\\connect postgres");
     }
 
+    /// The databases where role `name` has any footprint: a privilege on
+    /// the database, a per-database setting, membership of its owner role,
+    /// or objects/privileges inside it (pg_shdepend). Only those need
+    /// revoking, so applying a user costs what it has, not what the tenant
+    /// has (without this, 500 users × 500 databases meant 250,000 connects).
+    pub fn footprint_query(name: &DbIdent) -> String {
+        format!(
+            "SELECT d.datname FROM pg_database d, pg_roles r WHERE r.rolname = '{name}' AND ( \
+             EXISTS (SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = r.oid) \
+             OR EXISTS (SELECT 1 FROM pg_db_role_setting t WHERE t.setdatabase = d.oid AND t.setrole = r.oid) \
+             OR EXISTS (SELECT 1 FROM pg_shdepend h WHERE h.dbid = d.oid AND h.refobjid = r.oid) \
+             OR EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles o ON o.oid = m.roleid \
+             WHERE m.member = r.oid AND o.rolname = d.datname || '_owner')) ORDER BY 1;\n"
+        )
+    }
+
     /// Revoke everything the user has in its tenant's databases (a role
-    /// with privileges cannot be dropped), end its sessions, drop it.
+    /// that owns objects or holds privileges cannot be dropped), end its
+    /// sessions, drop it. `tenant_databases`: those where it has a footprint.
     pub fn drop_user(name: &DbIdent, tenant_databases: &[DbIdent]) -> String {
         let u = ident(name.as_str());
         let mut s = String::new();
@@ -279,7 +296,17 @@ pub mod postgres {
         );
         let _ = writeln!(s, "\\if :present");
         for db in tenant_databases {
-            revoke_db(&mut s, db, &u);
+            let d = ident(db.as_str());
+            let owner = ident(&owner_role(db));
+            let _ = writeln!(s, "REVOKE {owner} FROM {u};");
+            let _ = writeln!(s, "ALTER ROLE {u} IN DATABASE {d} RESET role;");
+            let _ = writeln!(s, "REVOKE ALL ON DATABASE {d} FROM {u};");
+            // Objects the user made as itself (after `RESET role`) go to
+            // the database's owner; its privileges there go away.
+            let _ = writeln!(s, "\\connect {db}");
+            let _ = writeln!(s, "REASSIGN OWNED BY {u} TO {owner};");
+            let _ = writeln!(s, "DROP OWNED BY {u};");
+            let _ = writeln!(s, "\\connect postgres");
         }
         let _ = writeln!(s, "DROP ROLE IF EXISTS {u};");
         let _ = writeln!(s, "\\endif");
