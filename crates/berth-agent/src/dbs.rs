@@ -254,16 +254,37 @@ impl DbServers {
                 DbEngine::Mariadb => mariadb::VERSION,
                 DbEngine::Postgres => postgres::VERSION,
             };
-            let (version, error) = match self.run(engine, q.to_owned()).await {
-                Ok(v) => (Some(v.trim().to_owned()), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            out.push(EngineInfo {
+            let mut info = EngineInfo {
                 engine,
-                version,
+                version: None,
                 port,
-                error,
-            });
+                max_connections: None,
+                connections: None,
+                databases: None,
+                data_dir: None,
+                disk_total_mb: None,
+                disk_free_mb: None,
+                error: None,
+            };
+            match self.run(engine, q.to_owned()).await {
+                Ok(v) => {
+                    let f: Vec<&str> = v.trim_end_matches('\n').split('\t').collect();
+                    info.version = f.first().map(|x| x.trim().to_owned());
+                    info.max_connections = f.get(1).and_then(|x| x.trim().parse().ok());
+                    info.connections = f.get(2).and_then(|x| x.trim().parse().ok());
+                    info.databases = f.get(3).and_then(|x| x.trim().parse().ok());
+                    if let Some(dir) = f.get(4).map(|x| x.trim()).filter(|x| x.starts_with('/')) {
+                        let (total, free) = crate::report::disk_mb(std::path::Path::new(dir)).await;
+                        if total > 0 {
+                            info.disk_total_mb = Some(total);
+                            info.disk_free_mb = Some(free);
+                        }
+                        info.data_dir = Some(dir.to_owned());
+                    }
+                }
+                Err(e) => info.error = Some(e.to_string()),
+            }
+            out.push(info);
         }
         out
     }

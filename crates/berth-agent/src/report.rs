@@ -46,7 +46,7 @@ fn meminfo_mb(key: &str) -> u64 {
 }
 
 /// (total, free) MB of the file system holding `path`.
-async fn disk_mb(path: &Path) -> (u64, u64) {
+pub(crate) async fn disk_mb(path: &Path) -> (u64, u64) {
     let out = berth_sys::Cmd::new("/usr/bin/df")
         .args(["-P", "-B1048576"])
         .arg(path)

@@ -76,6 +76,17 @@ async fn mariadb_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
         dbs.ensure_database(e, &id(d)).await?;
         dbs.ensure_database(e, &id(d)).await?; // idempotent
     }
+    // Capacity as the server reports it.
+    let info = dbs.info().await;
+    let i = &info[0];
+    assert!(i.databases.is_some_and(|n| n >= 3), "{i:?}");
+    assert!(i.max_connections.is_some_and(|n| n > 0), "{i:?}");
+    assert!(i.connections.is_some_and(|n| n >= 1), "{i:?}");
+    assert!(i.data_dir.as_deref().is_some_and(|d| d.starts_with('/')), "{i:?}");
+    assert!(
+        i.disk_total_mb.is_some_and(|t| t > 0) && i.disk_free_mb.is_some(),
+        "{i:?}"
+    );
     // A database whose name differs from acme_shop only where the `_` is:
     // an unescaped grant would cover it.
     dbs.ensure_database(e, &id("acmexshop")).await?;
@@ -242,6 +253,17 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
         dbs.ensure_database(e, &id(d)).await?;
         dbs.ensure_database(e, &id(d)).await?;
     }
+    // Capacity as the server reports it.
+    let info = dbs.info().await;
+    let i = &info[0];
+    assert!(i.databases.is_some_and(|n| n >= 3), "{i:?}");
+    assert!(i.max_connections.is_some_and(|n| n > 0), "{i:?}");
+    assert!(i.connections.is_some_and(|n| n >= 1), "{i:?}");
+    assert!(i.data_dir.as_deref().is_some_and(|d| d.starts_with('/')), "{i:?}");
+    assert!(
+        i.disk_total_mb.is_some_and(|t| t > 0) && i.disk_free_mb.is_some(),
+        "{i:?}"
+    );
     let all = ["acme_shop", "acme_stats"];
     let spec = user(
         e,

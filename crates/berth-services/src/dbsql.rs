@@ -124,7 +124,13 @@ pub mod mariadb {
         FROM information_schema.SCHEMATA s LEFT JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.SCHEMA_NAME \
         GROUP BY s.SCHEMA_NAME;\n";
 
-    pub const VERSION: &str = "SELECT VERSION();\n";
+    /// Version, max_connections, sessions, databases, data directory
+    /// (one tab-separated line).
+    pub const VERSION: &str = "SELECT VERSION(), @@max_connections, \
+        (SELECT COUNT(*) FROM information_schema.PROCESSLIST), \
+        (SELECT COUNT(*) FROM information_schema.SCHEMATA \
+        WHERE SCHEMA_NAME NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')), \
+        @@datadir;\n";
 }
 
 /// PostgreSQL. Each database is owned by a NOLOGIN role `<name>_owner`;
@@ -319,5 +325,10 @@ pub mod postgres {
     /// Name and bytes of every database (one per line, tab-separated).
     pub const SIZES: &str = "SELECT datname, pg_database_size(oid) FROM pg_database WHERE NOT datistemplate;\n";
 
-    pub const VERSION: &str = "SHOW server_version;\n";
+    /// Version, max_connections, sessions, databases, data directory
+    /// (one tab-separated line).
+    pub const VERSION: &str = "SELECT current_setting('server_version'), current_setting('max_connections'), \
+        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
+        (SELECT count(*) FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'), \
+        current_setting('data_directory');\n";
 }

@@ -184,6 +184,16 @@ pub struct DbEngineInfo {
     pub version: Option<String>,
     /// The TCP port clients connect to.
     pub port: u16,
+    /// Capacity, as the server reports it (`null` when it did not answer).
+    pub max_connections: Option<u32>,
+    /// Sessions open now (Berth's own query included).
+    pub connections: Option<u32>,
+    /// Databases on the server (system databases not counted).
+    pub databases: Option<u32>,
+    /// The server's data directory and the file system holding it.
+    pub data_dir: Option<String>,
+    pub disk_total_mb: Option<u64>,
+    pub disk_free_mb: Option<u64>,
     pub error: Option<String>,
 }
 

@@ -381,12 +381,29 @@ pub async fn run_databases(ctx: &Ctx, cmd: DatabasesCmd) -> anyhow::Result<ExitC
         DatabasesCmd::Engines { node } => {
             let list = c.database_engines(node.as_deref()).await?;
             ctx.emit(&list, |list| {
-                let mut t = Table::new(&["ENGINE", "VERSION", "PORT", "ERROR"]);
+                let mut t = Table::new(&[
+                    "ENGINE",
+                    "VERSION",
+                    "PORT",
+                    "DATABASES",
+                    "CONNECTIONS",
+                    "DISK FREE",
+                    "ERROR",
+                ]);
                 for e in list {
                     t.row(vec![
                         e.engine.to_string(),
                         opt(e.version.as_ref()),
                         e.port.to_string(),
+                        opt(e.databases.as_ref()),
+                        match (e.connections, e.max_connections) {
+                            (Some(n), Some(m)) => format!("{n}/{m}"),
+                            _ => "-".into(),
+                        },
+                        match (e.disk_free_mb, e.disk_total_mb) {
+                            (Some(f), Some(t)) => format!("{f} of {t} MiB"),
+                            _ => "-".into(),
+                        },
                         opt(e.error.as_ref()),
                     ]);
                 }
