@@ -33,6 +33,13 @@ pub struct ApplySite {
     pub php_in_use: Vec<PhpVersion>,
 }
 
+/// `POST /v1/databases/export`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatabaseRef {
+    pub engine: berth_proto::api::databases::DbEngine,
+    pub name: berth_proto::api::databases::DbIdent,
+}
+
 /// `POST /v1/sites/{id}/remove`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoveSite {
@@ -450,20 +457,99 @@ async fn databases(
     State(a): State<Arc<Agent>>,
     Json(req): Json<crate::dbs::DbRequest>,
 ) -> Result<Json<crate::dbs::DbReply>, Fail> {
-    a.node.databases().handle(req).await.map(Json).map_err(|e| {
-        let retryable = e.retryable();
-        Fail(
-            if retryable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
-            RpcError {
-                error: e.to_string(),
-                retryable,
-            },
-        )
-    })
+    a.node.databases().handle(req).await.map(Json).map_err(db_fail)
+}
+
+fn db_fail(e: crate::dbs::DbOpError) -> Fail {
+    let retryable = e.retryable();
+    Fail(
+        if retryable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        RpcError {
+            error: e.to_string(),
+            retryable,
+        },
+    )
+}
+
+/// A scratch file in the node's dump directory (0600, a fresh name).
+fn dump_scratch(a: &Agent, prefix: &str) -> Result<(PathBuf, std::fs::File), Fail> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = a
+        .node
+        .databases()
+        .config()
+        .dump_dir
+        .clone()
+        .ok_or_else(|| bad("this node has no dump directory"))?;
+    let path = dir.join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    Ok((path, f))
+}
+
+/// `POST /v1/databases/export`: dump a database; the answer's body is the
+/// dump (the node keeps no copy).
+async fn database_export(State(a): State<Arc<Agent>>, Json(req): Json<DatabaseRef>) -> Result<Response, Fail> {
+    let (path, f) = dump_scratch(&a, "rpc-export")?;
+    drop(f);
+    let r = a.node.databases().export(req.engine, &req.name, &path).await;
+    let opened = tokio::fs::File::open(&path).await;
+    // Unlinked now; the open descriptor keeps the data until it is sent.
+    let _ = std::fs::remove_file(&path);
+    let bytes = r.map_err(db_fail)?;
+    let file = opened.map_err(|e| bad(e.to_string()))?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (axum::http::header::CONTENT_LENGTH, bytes.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `PUT /v1/databases/import/{engine}/{name}`: the body is the dump (the
+/// panel enforced the size limit); loaded as a login limited to the
+/// database, then deleted.
+async fn database_import(
+    State(a): State<Arc<Agent>>,
+    Path((engine, name)): Path<(
+        berth_proto::api::databases::DbEngine,
+        berth_proto::api::databases::DbIdent,
+    )>,
+    body: axum::body::Body,
+) -> Result<Json<serde_json::Value>, Fail> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let (path, f) = dump_scratch(&a, "rpc-import")?;
+    let received = async {
+        let mut file = tokio::fs::File::from_std(f);
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| bad(format!("reading the dump: {e}")))?;
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(|e| bad(e.to_string()))?;
+        }
+        file.flush().await.map_err(|e| bad(e.to_string()))?;
+        Ok::<u64, Fail>(total)
+    }
+    .await;
+    let r = match received {
+        Ok(_) => a.node.databases().import(engine, &name, &path).await.map_err(db_fail),
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_file(&path);
+    r.map(|out| Json(serde_json::json!({ "output": out })))
 }
 
 async fn tls_csr(State(a): State<Arc<Agent>>) -> Result<Json<CsrReply>, Fail> {
@@ -511,6 +597,8 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/nginx/drift", get(nginx_drift).post(nginx_resolve_drift))
         .route("/v1/nginx/rollback", post(nginx_rollback))
         .route("/v1/databases", post(databases))
+        .route("/v1/databases/export", post(database_export))
+        .route("/v1/databases/import/{engine}/{name}", put(database_import))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))
         // Only the panel gets here (mutual TLS); a rebuild carries every

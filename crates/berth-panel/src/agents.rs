@@ -189,12 +189,103 @@ impl Pki {
                 retryable: true,
             });
         }
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        Err(AgentError::Refused {
+        Err(refused(name, resp).await)
+    }
+
+    /// A call whose answer is a file: its body is streamed into `out`
+    /// (created 0600); returns the bytes written.
+    pub async fn call_download<B: Serialize>(
+        &self,
+        node: &NodeRow,
+        path: &str,
+        body: &B,
+        request_id: Option<&str>,
+        out: &std::path::Path,
+    ) -> Result<u64, AgentError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let (client, base) = self.client(node)?;
+        let name = node.node.name.to_string();
+        let mut rb = client.post(format!("{base}{path}")).json(body);
+        if let Some(r) = request_id {
+            rb = rb.header("x-request-id", r);
+        }
+        let unreachable = |e: &dyn std::error::Error| AgentError::Unreachable {
+            node: name.clone(),
+            detail: error_chain(e),
+        };
+        let resp = rb.send().await.map_err(|e| unreachable(&e))?;
+        if !resp.status().is_success() {
+            return Err(refused(name, resp).await);
+        }
+        let local = |e: std::io::Error| AgentError::Pki(format!("{}: {e}", out.display()));
+        let mut file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(out)
+                .map_err(local)?;
+            tokio::fs::File::from_std(f)
+        };
+        let mut stream = resp.bytes_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| unreachable(&e))?;
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(local)?;
+        }
+        file.flush().await.map_err(local)?;
+        Ok(total)
+    }
+
+    /// A `PUT` whose body is the file at `file`, streamed.
+    pub async fn call_upload<T: DeserializeOwned>(
+        &self,
+        node: &NodeRow,
+        path: &str,
+        file: &std::path::Path,
+        request_id: Option<&str>,
+    ) -> Result<T, AgentError> {
+        let (client, base) = self.client(node)?;
+        let name = node.node.name.to_string();
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| AgentError::Pki(format!("{}: {e}", file.display())))?;
+        let len = f.metadata().await.map(|m| m.len()).unwrap_or_default();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f));
+        let mut rb = client
+            .put(format!("{base}{path}"))
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body);
+        if let Some(r) = request_id {
+            rb = rb.header("x-request-id", r);
+        }
+        let resp = rb.send().await.map_err(|e| AgentError::Unreachable {
+            node: name.clone(),
+            detail: error_chain(&e),
+        })?;
+        if !resp.status().is_success() {
+            return Err(refused(name, resp).await);
+        }
+        resp.json().await.map_err(|e| AgentError::Refused {
             node: name,
-            detail: body["error"].as_str().unwrap_or(status.as_str()).to_owned(),
-            retryable: body["retryable"].as_bool().unwrap_or(status.is_server_error()),
+            detail: format!("unreadable answer: {e}"),
+            retryable: true,
         })
+    }
+}
+
+/// An agent's refusal: `{error, retryable}`, or the status alone.
+async fn refused(node: String, resp: reqwest::Response) -> AgentError {
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    AgentError::Refused {
+        node,
+        detail: body["error"].as_str().unwrap_or(status.as_str()).to_owned(),
+        retryable: body["retryable"].as_bool().unwrap_or(status.is_server_error()),
     }
 }
 

@@ -289,6 +289,7 @@ impl JobHandler for DatabaseUserRemove {
 pub struct DatabasesMeasure {
     pub node: Option<Arc<LocalNode>>,
     pub pki: Arc<Pki>,
+    pub dumps: Option<std::path::PathBuf>,
 }
 
 impl JobHandler for DatabasesMeasure {
@@ -324,7 +325,7 @@ impl JobHandler for DatabasesMeasure {
                 ctx.log("warn", f).await;
             }
             // Exports are downloadable for a day; stale uploads go too.
-            if let Ok(dir) = dump_dir(&self.node) {
+            if let Ok(dir) = dump_dir(&self.dumps) {
                 let day = std::time::Duration::from_secs(86_400);
                 let mut removed = 0;
                 for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -348,21 +349,19 @@ impl JobHandler for DatabasesMeasure {
     }
 }
 
-/// The local node's dump directory (exports and uploaded imports live
-/// there; enrolled nodes do not take part in either yet).
-fn dump_dir(local: &Option<Arc<LocalNode>>) -> Result<std::path::PathBuf, StepError> {
-    local
-        .as_ref()
-        .and_then(|n| n.databases().config().dump_dir.clone())
-        .ok_or_else(|| StepError::Permanent("this panel's node has no dump directory".into()))
+/// The panel's dump directory (exports to download and uploaded imports
+/// live there; an enrolled node's dump travels over the RPC).
+fn dump_dir(dumps: &Option<std::path::PathBuf>) -> Result<std::path::PathBuf, StepError> {
+    dumps
+        .clone()
+        .ok_or_else(|| StepError::Permanent("this panel has no dump directory".into()))
 }
 
-fn local_only(node: Option<NodeId>) -> Result<(), StepError> {
-    match node {
-        None => Ok(()),
-        Some(_) => Err(StepError::Permanent(
-            "export and import of databases on enrolled nodes are not available yet".into(),
-        )),
+fn agent_err(e: crate::agents::AgentError) -> StepError {
+    if e.retryable() {
+        StepError::Retry(e.to_string())
+    } else {
+        StepError::Permanent(e.to_string())
     }
 }
 
@@ -385,6 +384,8 @@ pub fn export_file(
 
 pub struct DatabaseExport {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<Pki>,
+    pub dumps: Option<std::path::PathBuf>,
 }
 
 impl JobHandler for DatabaseExport {
@@ -409,19 +410,39 @@ impl JobHandler for DatabaseExport {
                     berth_db::DbError::NotFound => StepError::Permanent("the database was deleted".into()),
                     e => db_err(e),
                 })?;
-            local_only(dbs::database_node(&mut c, id).await.map_err(db_err)?)?;
-            drop(c);
-            let node = self
-                .node
-                .as_ref()
-                .ok_or_else(|| StepError::Permanent("this panel runs no local node".into()))?;
+            let node_id = dbs::database_node(&mut c, id).await.map_err(db_err)?;
             let format = berth_agent::dbs::DumpFormat::of(db.engine);
-            let file = export_file(&dump_dir(&self.node)?, ctx.job().id, format);
-            let bytes = node
-                .databases()
-                .export(db.engine, &db.name, &file)
-                .await
-                .map_err(op_err)?;
+            let file = export_file(&dump_dir(&self.dumps)?, ctx.job().id, format);
+            let bytes = match node_id {
+                None => {
+                    drop(c);
+                    let node = self
+                        .node
+                        .as_ref()
+                        .ok_or_else(|| StepError::Permanent("this panel runs no local node".into()))?;
+                    node.databases()
+                        .export(db.engine, &db.name, &file)
+                        .await
+                        .map_err(op_err)?
+                }
+                Some(n) => {
+                    let row = nodes::get_by_id(&mut c, n).await.map_err(db_err)?;
+                    drop(c);
+                    let req = berth_agent::rpc::DatabaseRef {
+                        engine: db.engine,
+                        name: db.name.clone(),
+                    };
+                    let rid = ctx.job().id.to_string();
+                    let r = self
+                        .pki
+                        .call_download(&row, "/v1/databases/export", &req, Some(&rid), &file)
+                        .await;
+                    if r.is_err() {
+                        let _ = std::fs::remove_file(&file);
+                    }
+                    r.map_err(agent_err)?
+                }
+            };
             ctx.log("info", format!("{} {} dumped: {bytes} bytes", db.engine, db.name))
                 .await;
             Ok(Some(
@@ -439,6 +460,8 @@ pub fn upload_name_ok(name: &str) -> bool {
 
 pub struct DatabaseImport {
     pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<Pki>,
+    pub dumps: Option<std::path::PathBuf>,
 }
 
 impl JobHandler for DatabaseImport {
@@ -464,7 +487,7 @@ impl JobHandler for DatabaseImport {
             if !upload_name_ok(&up) {
                 return Err(StepError::Permanent("upload must be an upload's name".into()));
             }
-            let file = dump_dir(&self.node)?.join(&up);
+            let file = dump_dir(&self.dumps)?.join(&up);
             let mut c = ctx.db().conn().await.map_err(db_err)?;
             let db = dbs::get_database(&mut c, &berth_core::Scope::system(), id)
                 .await
@@ -472,24 +495,43 @@ impl JobHandler for DatabaseImport {
                     berth_db::DbError::NotFound => StepError::Permanent("the database was deleted".into()),
                     e => db_err(e),
                 })?;
-            local_only(dbs::database_node(&mut c, id).await.map_err(db_err)?)?;
-            drop(c);
-            let node = self
-                .node
-                .as_ref()
-                .ok_or_else(|| StepError::Permanent("this panel runs no local node".into()))?;
-            let r = node.databases().import(db.engine, &db.name, &file).await;
+            let node_id = dbs::database_node(&mut c, id).await.map_err(db_err)?;
+            let r = match node_id {
+                None => {
+                    drop(c);
+                    match self.node.as_ref() {
+                        Some(node) => node
+                            .databases()
+                            .import(db.engine, &db.name, &file)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string()),
+                        None => Err("this panel runs no local node".into()),
+                    }
+                }
+                Some(n) => {
+                    let row = nodes::get_by_id(&mut c, n).await.map_err(db_err)?;
+                    drop(c);
+                    let rid = ctx.job().id.to_string();
+                    let path = format!("/v1/databases/import/{}/{}", db.engine, db.name);
+                    self.pki
+                        .call_upload::<Value>(&row, &path, &file, Some(&rid))
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            };
             // A failed import is not retried with the same dump: the file goes.
             let _ = std::fs::remove_file(&file);
             match r {
-                Ok(_) => {
+                Ok(()) => {
                     ctx.log("info", format!("dump imported into {} {}", db.engine, db.name))
                         .await;
                     Ok(None)
                 }
                 Err(e) => {
-                    ctx.log("error", e.to_string()).await;
-                    Err(StepError::Permanent(e.to_string()))
+                    ctx.log("error", &e).await;
+                    Err(StepError::Permanent(e))
                 }
             }
         })

@@ -104,11 +104,27 @@ impl Panel {
             node: node.clone(),
             pki: pki.clone(),
         });
-        registry.register(db_jobs::DatabaseExport { node: node.clone() });
-        registry.register(db_jobs::DatabaseImport { node: node.clone() });
+        let dumps = state::dump_dir(&config, node.as_deref());
+        if let Some(d) = &dumps {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            let made = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(d);
+            made.and_then(|()| std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)))
+                .map_err(|e| StartError::Config(format!("{}: {e}", d.display())))?;
+        }
+        registry.register(db_jobs::DatabaseExport {
+            node: node.clone(),
+            pki: pki.clone(),
+            dumps: dumps.clone(),
+        });
+        registry.register(db_jobs::DatabaseImport {
+            node: node.clone(),
+            pki: pki.clone(),
+            dumps: dumps.clone(),
+        });
         registry.register(db_jobs::DatabasesMeasure {
             node: node.clone(),
             pki: pki.clone(),
+            dumps,
         });
         registry.register(node_jobs::NodeHeartbeat { pki: pki.clone() });
         registry.register(node_jobs::NodeRotateCert { pki: pki.clone() });

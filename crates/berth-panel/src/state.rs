@@ -20,6 +20,17 @@ pub struct PanelConfig {
     pub argon2_t: u32,
     /// The local node (single-server install): where sites are put.
     pub node: Option<berth_agent::node::NodeConfig>,
+    /// Where database exports (until downloaded, a day) and uploaded
+    /// imports are kept; the local node's dump directory when unset.
+    pub dump_dir: Option<std::path::PathBuf>,
+}
+
+/// The panel's dump directory (see [`PanelConfig::dump_dir`]).
+pub fn dump_dir(config: &PanelConfig, node: Option<&berth_agent::node::LocalNode>) -> Option<std::path::PathBuf> {
+    config
+        .dump_dir
+        .clone()
+        .or_else(|| node.and_then(|n| n.databases().config().dump_dir.clone()))
 }
 
 impl Default for PanelConfig {
@@ -30,6 +41,7 @@ impl Default for PanelConfig {
             argon2_m_kib: 19_456,
             argon2_t: 2,
             node: None,
+            dump_dir: None,
         }
     }
 }

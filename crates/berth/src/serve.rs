@@ -124,6 +124,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = PanelConfig {
         workers: args.workers,
         node,
+        dump_dir: Some(std::fs::canonicalize(&args.data_dir)?.join("db-dumps")),
         ..PanelConfig::default()
     };
     let first = berth_panel::bootstrap::ensure_first_admin(

@@ -219,6 +219,7 @@ async fn two_agents_over_mutual_tls() -> anyhow::Result<()> {
                 workers: 2,
                 argon2_m_kib: 256,
                 argon2_t: 1,
+                dump_dir: Some(tmp.path().join("panel-dumps")),
                 ..Default::default()
             },
         )
@@ -549,6 +550,54 @@ async fn remote_databases(
         "CREATE TABLE t (v INT); INSERT INTO t VALUES (5); SELECT v FROM t",
     );
     assert!(ok && out.trim() == "5", "{out} {err}");
+    // Export from the node (the dump travels over the RPC to the panel),
+    // download it, import it into a second database on the same node.
+    let did = d["database"]["id"].as_str().unwrap_or_default();
+    let (s, ex) = api
+        .call(Method::POST, &format!("/api/v1/databases/{did}/export"), None)
+        .await?;
+    assert_eq!(s, 202, "{ex}");
+    let job = ex["job_ids"][0].as_str().unwrap_or_default();
+    api.job_done(job).await?;
+    let dump = api
+        .http
+        .get(format!("{}/api/v1/databases/{did}/export/{job}", api.url))
+        .bearer_auth(&api.token)
+        .send()
+        .await?;
+    assert_eq!(dump.status().as_u16(), 200);
+    let dump = dump.bytes().await?;
+    assert_eq!(dump.get(..2), Some(&[0x1f, 0x8b][..]), "a gzip dump");
+    let (s, copy) = api
+        .call(
+            Method::POST,
+            "/api/v1/databases",
+            Some(json!({ "tenant_id": tenant, "engine": "mariadb", "name": "copy", "node": a.name })),
+        )
+        .await?;
+    assert_eq!(s, 201, "{copy}");
+    api.job_done(copy["job_id"].as_str().unwrap_or_default()).await?;
+    let cid = copy["database"]["id"].as_str().unwrap_or_default();
+    let up = api
+        .http
+        .post(format!("{}/api/v1/databases/{cid}/import", api.url))
+        .bearer_auth(&api.token)
+        .header("content-type", "application/octet-stream")
+        .body(dump.to_vec())
+        .send()
+        .await?;
+    assert_eq!(up.status().as_u16(), 202);
+    let up: Value = up.json().await?;
+    api.job_done(up["job_ids"][0].as_str().unwrap_or_default()).await?;
+    let (_, out, err) = maria.root(&format!("SELECT v FROM {tenant_name}_copy.t"));
+    assert_eq!(out.trim(), "5", "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(a.dir.join("db-dumps"))?.flatten().collect();
+    assert!(leftovers.is_empty(), "the node keeps no dump: {leftovers:?}");
+    let (s, del) = api
+        .call(Method::DELETE, &format!("/api/v1/databases/{cid}"), None)
+        .await?;
+    assert_eq!(s, 202, "{del}");
+    api.job_done(del["job_ids"][0].as_str().unwrap_or_default()).await?;
     // Deleted through the node too.
     let (s, del) = api
         .call(

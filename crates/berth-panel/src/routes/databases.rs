@@ -685,21 +685,11 @@ pub async fn engines(
     }
 }
 
-/// The local node's dump directory, for a database on the local node.
-async fn local_dumps(st: &SharedState, db: DatabaseId) -> ApiResult<std::path::PathBuf> {
-    let node = {
-        let mut c = st.db.conn().await?;
-        dbs::database_node(&mut c, db).await?
-    };
-    if node.is_some() {
-        return Err(ApiError::invalid(
-            "export and import of databases on enrolled nodes are not available yet",
-        ));
-    }
-    st.node
-        .as_ref()
-        .and_then(|n| n.databases().config().dump_dir.clone())
-        .ok_or_else(|| ApiError::invalid("this panel's node has no dump directory"))
+/// The panel's dump directory (exports and uploads, for databases on any
+/// node: an enrolled node's dump travels over the RPC).
+fn dumps(st: &SharedState) -> ApiResult<std::path::PathBuf> {
+    crate::state::dump_dir(&st.config, st.node.as_deref())
+        .ok_or_else(|| ApiError::invalid("this panel has no dump directory"))
 }
 
 /// Dump a database; when the job has succeeded, download the file from
@@ -713,7 +703,7 @@ pub async fn export_database(
     Path(id): Path<DatabaseId>,
 ) -> ApiResult<(StatusCode, Reply<JobsStarted>)> {
     let scope = auth.authorize(Permission::DatabasesWrite)?;
-    local_dumps(&st, id).await?;
+    dumps(&st)?;
     let mut tx = st.db.begin().await?;
     let db = dbs::get_database(&mut tx, &scope, id).await?;
     let job = enqueue(
@@ -757,7 +747,7 @@ pub async fn download_export(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let scope = auth.authorize(Permission::DatabasesRead)?;
-    let dir = local_dumps(&st, id).await?;
+    let dir = dumps(&st)?;
     let (db, job) = {
         let mut c = st.db.conn().await?;
         let db = dbs::get_database(&mut c, &scope, id).await?;
@@ -808,7 +798,7 @@ pub async fn import_database(
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
     let scope = auth.authorize(Permission::DatabasesWrite)?;
-    let dir = local_dumps(&st, id).await?;
+    let dir = dumps(&st)?;
     {
         let mut c = st.db.conn().await?;
         let db = dbs::get_database(&mut c, &scope, id).await?;
