@@ -7,10 +7,10 @@
 //! Every operation is idempotent (ensure/drop to a desired state). Changes
 //! to one server are serialised, so two jobs never interleave their grants.
 
-use berth_proto::api::databases::{DbEngine, DbEngineInfo as EngineInfo, DbIdent};
+use berth_proto::api::databases::{DbEngine, DbEngineInfo as EngineInfo, DbHost, DbIdent};
 use berth_proto::desired::DbUserSpec;
 use berth_services::dbsql::{mariadb, postgres};
-use berth_sys::{Cmd, CmdOutput};
+use berth_sys::{Cmd, CmdOutput, fsx};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -354,10 +354,51 @@ impl DbServers {
                 let granted: Vec<DbIdent> = spec.grants.iter().map(|g| g.database.clone()).collect();
                 spec.tenant_databases
                     .retain(|d| granted.contains(d) || touched.iter().any(|p| p == d.as_str()));
-                postgres::apply_user(&spec)
+                let sql = postgres::apply_user(&spec);
+                self.run(engine, sql).await?;
+                return self.postgres_hba(&spec.name, &spec.hosts).await;
             }
         };
         self.run(engine, sql).await.map(drop)
+    }
+
+    /// Put `user`'s remote-access lines into the server's pg_hba.conf (in
+    /// Berth's marked block), transactionally: the server checks the new
+    /// file (`pg_hba_file_rules`) before it is loaded; a file it finds
+    /// errors in is replaced by the previous one and nothing is reloaded.
+    async fn postgres_hba(&self, user: &DbIdent, hosts: &[DbHost]) -> Result<(), DbOpError> {
+        use std::os::unix::fs::MetadataExt;
+        let engine = DbEngine::Postgres;
+        let path = std::path::PathBuf::from(self.run(engine, postgres::HBA_FILE.to_owned()).await?.trim());
+        if !path.is_absolute() {
+            return Err(DbOpError::Invalid(format!("the server names no pg_hba.conf: {path:?}")));
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| file_err(engine, &path, e))?;
+        let old = std::fs::read_to_string(&path).map_err(|e| file_err(engine, &path, e))?;
+        let new = postgres::hba_with(&old, user, hosts);
+        if new == old {
+            return Ok(());
+        }
+        let write = |content: &str| {
+            fsx::write_atomic_owned(&path, content.as_bytes(), meta.uid(), meta.gid(), meta.mode() & 0o7777)
+                .map_err(|e| file_err(engine, &path, e))
+        };
+        write(&new)?;
+        let errors = match self.run(engine, postgres::HBA_ERRORS.to_owned()).await {
+            Ok(e) => e,
+            Err(e) => {
+                write(&old)?;
+                return Err(e);
+            }
+        };
+        if !errors.trim().is_empty() {
+            write(&old)?;
+            return Err(DbOpError::Invalid(format!(
+                "PostgreSQL refused the new pg_hba.conf (the previous one is back): {}",
+                errors.trim()
+            )));
+        }
+        self.run(engine, postgres::RELOAD.to_owned()).await.map(drop)
     }
 
     pub async fn drop_user(&self, engine: DbEngine, name: &DbIdent, tenant_dbs: &[DbIdent]) -> Result<(), DbOpError> {
@@ -374,7 +415,9 @@ impl DbServers {
                     .filter(|d| touched.iter().any(|p| p == d.as_str()))
                     .cloned()
                     .collect();
-                postgres::drop_user(name, &dbs)
+                let sql = postgres::drop_user(name, &dbs);
+                self.run(engine, sql).await?;
+                return self.postgres_hba(name, &[]).await;
             }
         };
         self.run(engine, sql).await.map(drop)

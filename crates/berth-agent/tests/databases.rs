@@ -4,7 +4,7 @@
 
 use berth_agent::dbs::{DbServers, DbServersConfig, MariadbAdmin, PostgresAdmin};
 use berth_core::db_secrets;
-use berth_proto::api::databases::{DbAccess, DbEngine, DbIdent};
+use berth_proto::api::databases::{DbAccess, DbEngine, DbHost, DbIdent};
 use berth_proto::desired::{DbGrantSpec, DbSecret, DbUserSpec};
 use berth_testkit::servers::{MariaDbServer, PostgresServer};
 
@@ -343,6 +343,55 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     assert!(!ok && err.contains("not permitted to log in"), "{err}");
     dbs.apply_user(&fewer).await?;
     assert!(srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1").0);
+    // Remote access: with TCP closed to everyone (as it is from any other
+    // network by default), only a user whose hosts allow it gets in.
+    let hba = srv.data_dir().join("pg_hba.conf");
+    let original = std::fs::read_to_string(&hba)?;
+    let closed: String = original
+        .lines()
+        .map(|l| match l.strip_suffix("scram-sha-256") {
+            Some(head) if l.starts_with("host") => format!("{head}reject\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&hba, &closed)?;
+    srv.root("postgres", "SELECT pg_reload_conf()");
+    let (ok, _, err) = srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1");
+    assert!(!ok && err.contains("rejects connection"), "{err}");
+    let remote = DbUserSpec {
+        hosts: vec![
+            DbHost::try_from("127.0.0.1".to_owned())?,
+            DbHost::try_from("10.9.0.0/16".to_owned())?,
+        ],
+        ..fewer.clone()
+    };
+    dbs.apply_user(&remote).await?;
+    dbs.apply_user(&remote).await?;
+    let (ok, _, err) = srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1");
+    assert!(ok, "{err}");
+    let now = std::fs::read_to_string(&hba)?;
+    assert!(now.contains("host all \"acme_app\" 10.9.0.0/16 scram-sha-256"), "{now}");
+    assert!(now.ends_with(&closed), "the rest of the file is as it was:\n{now}");
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_ne!(std::fs::metadata(&hba)?.uid(), 0, "the file stays the postgres user's");
+    }
+    let (_, rules, _) = srv.root(
+        "postgres",
+        "SELECT count(*) FROM pg_hba_file_rules WHERE 'acme_app' = ANY(user_name)",
+    );
+    assert_eq!(rules.trim(), "2", "loaded by the server");
+    // Hosts removed: out again.
+    dbs.apply_user(&fewer).await?;
+    assert!(!srv.client("acme_app", "Second-Password-2", "acme_shop", "SELECT 1").0);
+    assert_eq!(std::fs::read_to_string(&hba)?, closed);
+    // TCP open again (the rest of the test uses it), with the user's lines
+    // in place: dropping the user removes them (checked at the end).
+    std::fs::write(
+        &hba,
+        berth_services::dbsql::postgres::hba_with(&original, &remote.name, &remote.hosts),
+    )?;
+    srv.root("postgres", "SELECT pg_reload_conf()");
     let sizes = dbs.sizes(e).await?;
     assert!(sizes.iter().any(|(n, b)| n == "acme_shop" && *b > 0), "{sizes:?}");
     // Export (custom format), import into a fresh database: the data and
@@ -393,6 +442,11 @@ async fn postgres_users_grants_rotation_lock_and_drop() -> anyhow::Result<()> {
     dbs.drop_database(e, &id("acme_shop")).await?;
     let (_, out, _) = srv.root("postgres", "SELECT datname FROM pg_database");
     assert!(!out.lines().any(|l| l == "acme_shop"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&hba)?,
+        original,
+        "the dropped user's lines are gone"
+    );
     let (_, roles, _) = srv.root("postgres", "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'acme%'");
     assert_eq!(roles.trim(), "1", "only acme_stats_owner is left");
     Ok(())

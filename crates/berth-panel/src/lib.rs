@@ -251,7 +251,22 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             middleware::per_request,
         ))
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .with_state(state)
+}
+
+/// A request refused for its size was not read to the end; the rest of
+/// its body is still in the connection, so the connection cannot carry
+/// another request. Saying so (`Connection: close`) stops a client from
+/// reusing it and failing its next request with a broken pipe.
+async fn close_after_refused_body(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
 }
 
 /// The OpenAPI document (also served at `/api/openapi.json`).

@@ -319,6 +319,66 @@ pub mod postgres {
         s
     }
 
+    /// `pg_hba.conf` lines Berth owns sit between these markers; nothing
+    /// outside them is touched.
+    pub const HBA_BEGIN: &str = "# BEGIN berth: remote access of tenants' database users (managed; edits are replaced)";
+    pub const HBA_END: &str = "# END berth";
+
+    /// `content` (a pg_hba.conf) with `user`'s remote-access lines replaced
+    /// by one `host … scram-sha-256` line per network in `hosts` (none:
+    /// removed). Berth's block goes first so an operator's broader `reject`
+    /// further down cannot shadow what the panel allowed; it only holds
+    /// lines naming one Berth user each, so it never widens anyone else's
+    /// access. Lines are kept sorted, so the result does not depend on the
+    /// order users were applied in.
+    pub fn hba_with(content: &str, user: &DbIdent, hosts: &[DbHost]) -> String {
+        let lines: Vec<&str> = content.lines().collect();
+        let begin = lines.iter().position(|l| l.trim_end() == HBA_BEGIN);
+        let end = begin.and_then(|b| lines[b..].iter().position(|l| l.trim_end() == HBA_END).map(|e| b + e));
+        let quoted = ident(user.as_str());
+        let mut block: Vec<String> = match (begin, end) {
+            (Some(b), Some(e)) => lines[b + 1..e]
+                .iter()
+                .filter(|l| l.split_whitespace().nth(2) != Some(quoted.as_str()))
+                .map(|l| (*l).to_owned())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for h in hosts {
+            block.push(format!("host all {quoted} {} scram-sha-256", h.0));
+        }
+        block.sort();
+        block.dedup();
+        let (before, after): (&[&str], &[&str]) = match (begin, end) {
+            (Some(b), Some(e)) => (&lines[..b], &lines[e + 1..]),
+            _ => (&[], &lines[..]),
+        };
+        let mut out = String::new();
+        for l in before {
+            let _ = writeln!(out, "{l}");
+        }
+        if !block.is_empty() {
+            let _ = writeln!(out, "{HBA_BEGIN}");
+            for l in &block {
+                let _ = writeln!(out, "{l}");
+            }
+            let _ = writeln!(out, "{HBA_END}");
+        }
+        for l in after {
+            let _ = writeln!(out, "{l}");
+        }
+        out
+    }
+
+    /// Where the server's pg_hba.conf is.
+    pub const HBA_FILE: &str = "SHOW hba_file;\n";
+
+    /// Problems the server finds in its pg_hba.conf as it is on disk now.
+    pub const HBA_ERRORS: &str =
+        "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL;\n";
+
+    pub const RELOAD: &str = "SELECT pg_reload_conf();\n";
+
     /// The databases that exist (one name per line).
     pub const DATABASES: &str = "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname;\n";
 
@@ -331,4 +391,69 @@ pub mod postgres {
         (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
         (SELECT count(*) FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'), \
         current_setting('data_directory');\n";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres::{HBA_BEGIN, HBA_END, hba_with};
+    use berth_proto::api::databases::{DbHost, DbIdent};
+
+    fn id(s: &str) -> DbIdent {
+        DbIdent::try_from(s.to_owned()).expect("ident")
+    }
+
+    fn host(s: &str) -> DbHost {
+        DbHost::try_from(s.to_owned()).expect("host")
+    }
+
+    const DEBIAN: &str = "local   all             postgres                                peer\n\
+                          host    all             all             127.0.0.1/32            scram-sha-256\n";
+
+    #[test]
+    fn hba_block_is_added_first_replaced_per_user_and_removed_when_empty() {
+        let one = hba_with(DEBIAN, &id("acme_app"), &[host("10.1.0.0/16"), host("203.0.113.7")]);
+        assert_eq!(
+            one,
+            format!(
+                "{HBA_BEGIN}\nhost all \"acme_app\" 10.1.0.0/16 scram-sha-256\n\
+                 host all \"acme_app\" 203.0.113.7/32 scram-sha-256\n{HBA_END}\n{DEBIAN}"
+            )
+        );
+        // Another user joins; the first one's lines stay.
+        let two = hba_with(&one, &id("beta_db"), &[host("2001:db8::/32")]);
+        assert!(two.contains("host all \"acme_app\" 10.1.0.0/16"), "{two}");
+        assert!(
+            two.contains("host all \"beta_db\" 2001:db8::/32 scram-sha-256"),
+            "{two}"
+        );
+        // Re-applying is a no-op; order of application does not matter.
+        assert_eq!(hba_with(&two, &id("beta_db"), &[host("2001:db8::/32")]), two);
+        let other_order = hba_with(
+            &hba_with(DEBIAN, &id("beta_db"), &[host("2001:db8::/32")]),
+            &id("acme_app"),
+            &[host("203.0.113.7"), host("10.1.0.0/16")],
+        );
+        assert_eq!(other_order, two);
+        // A user whose name is a prefix of another's keeps its own lines only.
+        let three = hba_with(&two, &id("acme"), &[host("192.0.2.1")]);
+        let cleared = hba_with(&three, &id("acme"), &[]);
+        assert_eq!(cleared, two);
+        // Everyone removed: the file is what it was.
+        let none = hba_with(&hba_with(&two, &id("acme_app"), &[]), &id("beta_db"), &[]);
+        assert_eq!(none, DEBIAN);
+    }
+
+    #[test]
+    fn hba_lines_outside_the_block_are_never_touched() {
+        let operator = format!(
+            "# mine\n{HBA_BEGIN}\nhost all \"x_y\" 10.0.0.0/8 scram-sha-256\n{HBA_END}\nhost all all 0.0.0.0/0 reject\n"
+        );
+        let out = hba_with(&operator, &id("x_y"), &[host("10.2.0.0/16")]);
+        assert!(out.starts_with("# mine\n"), "{out}");
+        assert!(out.ends_with("host all all 0.0.0.0/0 reject\n"), "{out}");
+        assert!(!out.contains("10.0.0.0/8"), "{out}");
+        // A user named like a column value in an operator's line is not matched.
+        let theirs = "host all \"x_y\" 10.9.0.0/16 md5\n";
+        assert_eq!(hba_with(theirs, &id("x_y"), &[]), theirs);
+    }
 }

@@ -23,10 +23,24 @@ fn fsync_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Replace `target` with `content` atomically and durably, with `mode`.
 pub fn write_atomic(target: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomic_inner(target, content, None, mode)
+}
+
+/// [`write_atomic`] for a file another user reads (a service's own
+/// configuration): the new file has `uid:gid` before it replaces the old
+/// one, so the service never sees a file it cannot read.
+pub fn write_atomic_owned(target: &Path, content: &[u8], uid: u32, gid: u32, mode: u32) -> std::io::Result<()> {
+    write_atomic_inner(target, content, Some((uid, gid)), mode)
+}
+
+fn write_atomic_inner(target: &Path, content: &[u8], owner: Option<(u32, u32)>, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tmp_beside(target)?;
     let r = (|| {
         let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        }
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(content)?;
         f.sync_all()?;

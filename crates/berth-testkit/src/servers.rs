@@ -239,6 +239,11 @@ impl PostgresServer {
         })
     }
 
+    /// The data directory (its `pg_hba.conf` is the one in use).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// `psql` as a user over TCP with a password: (success, stdout, stderr).
     pub fn client(&self, user: &str, password: &str, db: &str, sql: &str) -> (bool, String, String) {
         match Command::new("/usr/bin/psql")

@@ -261,13 +261,7 @@ fn check_hosts(engine: DbEngine, hosts: &[DbHost]) -> ApiResult<()> {
                 berth_services::dbsql::mariadb::host(h).map_err(|e| ApiError::invalid_field("hosts", e))?;
             }
         }
-        DbEngine::Postgres if !hosts.is_empty() => {
-            return Err(ApiError::invalid_field(
-                "hosts",
-                "remote access to PostgreSQL needs pg_hba.conf entries, which Berth does not manage yet: \
-                 PostgreSQL users connect from the server itself",
-            ));
-        }
+        // Any address or network: each becomes a pg_hba.conf line.
         DbEngine::Postgres => {}
     }
     Ok(())

@@ -333,7 +333,9 @@ async fn scenario(p: &TestPanel, srv: &Servers, suffix: &str) -> anyhow::Result<
         .post(
             "/api/v1/database-users",
             &client_b,
-            json!({ "tenant_id": tenant_b, "engine": "postgres", "name": "remote", "hosts": ["10.0.0.0/8"] }),
+            // Would be a pg_hba.conf line opening the server to everyone.
+            json!({ "tenant_id": tenant_b, "engine": "postgres", "name": "remote",
+                "hosts": ["10.0.0.0/8 scram-sha-256\nhost all all 0.0.0.0/0 trust"] }),
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -382,6 +384,27 @@ async fn scenario(p: &TestPanel, srv: &Servers, suffix: &str) -> anyhow::Result<
         .maria
         .root(&format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{rname}'"));
     assert_eq!(n.trim(), "0");
+    // A PostgreSQL user with a remote network: a pg_hba.conf line the
+    // server loaded; gone with the user.
+    let (st, u) = p
+        .post(
+            "/api/v1/database-users",
+            &client_b,
+            json!({ "tenant_id": tenant_b, "engine": "postgres", "name": "premote", "hosts": ["192.0.2.0/24"] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    job_done(p, &client_b, &s(&u["job_id"])).await?;
+    let pname = s(&u["user"]["name"]);
+    let rules =
+        format!("SELECT count(*) FROM pg_hba_file_rules WHERE '{pname}' = ANY(user_name) AND address = '192.0.2.0'");
+    assert_eq!(srv.pg.root("postgres", &rules).1.trim(), "1");
+    let (st, d) = p
+        .delete(&format!("/api/v1/database-users/{}", s(&u["user"]["id"])), &client_b)
+        .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{d}");
+    job_done(p, &client_b, &s(&d["job_ids"][0])).await?;
+    assert_eq!(srv.pg.root("postgres", &rules).1.trim(), "0");
 
     // Sizes are measured and count against the package.
     let (st, j) = p
@@ -505,6 +528,11 @@ async fn scenario(p: &TestPanel, srv: &Servers, suffix: &str) -> anyhow::Result<
         .send()
         .await?;
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The rest of the body was never read: the connection is not reused.
+    assert_eq!(
+        resp.headers().get("connection").and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
 
     // Deleting tenant B with no retention: its users and databases go.
     let (st, v) = p
