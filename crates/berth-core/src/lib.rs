@@ -9,6 +9,7 @@ pub mod audit_chain;
 pub mod authz;
 pub mod backoff;
 pub mod db_secrets;
+pub mod dns_zone;
 pub mod password_policy;
 pub mod quota;
 pub mod schedule;

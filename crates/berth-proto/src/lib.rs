@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod desired;
+pub mod dns;
 pub mod error;
 pub mod ids;
 pub mod names;
