@@ -140,7 +140,10 @@ mod tests {
             rec("www", RecordType::Cname, "b.net"),
         ]);
         assert!(w.iter().any(|x| x.contains("at most one CNAME")), "{w:?}");
-        let w = why(vec![rec("x", RecordType::A, "192.0.2.1"), rec("x", RecordType::A, "192.0.2.1")]);
+        let w = why(vec![
+            rec("x", RecordType::A, "192.0.2.1"),
+            rec("x", RecordType::A, "192.0.2.1"),
+        ]);
         assert!(w.iter().any(|x| x.contains("twice")), "{w:?}");
         let mut b = rec("x", RecordType::A, "192.0.2.2");
         b.ttl = 60;

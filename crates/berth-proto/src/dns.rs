@@ -52,9 +52,7 @@ impl RecordType {
     }
 
     pub fn parse(s: &str) -> Option<RecordType> {
-        RecordType::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+        RecordType::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -173,9 +171,15 @@ impl Target {
             return Err(invalid("target", "must be a host name, not an IP address"));
         }
         if s.len() > 253 || !s.contains('.') || !s.split('.').all(dns_label_ok) {
-            return Err(invalid("target", "must be a fully qualified host name (mail.example.com)"));
+            return Err(invalid(
+                "target",
+                "must be a fully qualified host name (mail.example.com)",
+            ));
         }
-        if s.rsplit('.').next().is_some_and(|t| t.chars().all(|c| c.is_ascii_digit())) {
+        if s.rsplit('.')
+            .next()
+            .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(invalid("target", "must not end in a numeric label"));
         }
         Ok(Target(s))
@@ -203,10 +207,22 @@ pub enum RecordData {
     Cname(Target),
     Ns(Target),
     Ptr(Target),
-    Mx { preference: u16, exchange: Target },
+    Mx {
+        preference: u16,
+        exchange: Target,
+    },
     Txt(String),
-    Srv { priority: u16, weight: u16, port: u16, target: Target },
-    Caa { flags: u8, tag: CaaTag, value: String },
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: Target,
+    },
+    Caa {
+        flags: u8,
+        tag: CaaTag,
+        value: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -253,16 +269,17 @@ impl RecordData {
         let mut parts = c.split_whitespace();
         let d = match t {
             RecordType::A => RecordData::A(c.parse().map_err(|_| invalid("content", "must be an IPv4 address"))?),
-            RecordType::Aaaa => RecordData::Aaaa(
-                c.parse()
-                    .map_err(|_| invalid("content", "must be an IPv6 address"))?,
-            ),
+            RecordType::Aaaa => RecordData::Aaaa(c.parse().map_err(|_| invalid("content", "must be an IPv6 address"))?),
             RecordType::Cname => RecordData::Cname(Target::parse(c)?),
             RecordType::Ns => RecordData::Ns(Target::parse(c)?),
             RecordType::Ptr => RecordData::Ptr(Target::parse(c)?),
             RecordType::Mx => {
                 let preference = num(parts.next(), "MX preference")?;
-                let exchange = Target::parse(parts.next().ok_or_else(|| invalid("content", "MX is `preference host`"))?)?;
+                let exchange = Target::parse(
+                    parts
+                        .next()
+                        .ok_or_else(|| invalid("content", "MX is `preference host`"))?,
+                )?;
                 if parts.next().is_some() {
                     return Err(invalid("content", "MX is `preference host`"));
                 }
@@ -396,11 +413,7 @@ pub fn txt_strings(s: &str) -> String {
         }
     }
     chunks.push(cur);
-    chunks
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(" ")
+    chunks.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" ")
 }
 
 /// Time to live bounds (seconds).
@@ -408,12 +421,114 @@ pub const MIN_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 604_800;
 pub const DEFAULT_TTL: u32 = 3600;
 
-/// One record: a name in the zone, its data and TTL.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One record: a name in the zone, its data and TTL. On the wire (API,
+/// RPC) it is `{name, type, ttl, content}`, parsed again on every arrival.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RecordWire", into = "RecordWire")]
 pub struct Record {
     pub name: RecordName,
     pub ttl: u32,
     pub data: RecordData,
+}
+
+/// A record as the API and the RPC carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordWire {
+    /// Relative to the zone: `@`, `www`, `_dmarc`, `*.dev`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: RecordType,
+    /// Seconds (60–604800); the zone's default when left out.
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    /// `192.0.2.1`, `10 mail.example.com`, `10 5 5060 sip.example.com`,
+    /// `0 issue "letsencrypt.org"`, or the TXT text itself (unquoted).
+    pub content: String,
+}
+
+impl TryFrom<RecordWire> for Record {
+    type Error = InvalidName;
+    fn try_from(w: RecordWire) -> Result<Record, InvalidName> {
+        Ok(Record {
+            name: RecordName::try_from(w.name)?,
+            ttl: w.ttl.unwrap_or(DEFAULT_TTL),
+            data: RecordData::parse(w.rtype, &w.content)?,
+        })
+    }
+}
+
+impl From<Record> for RecordWire {
+    fn from(r: Record) -> RecordWire {
+        RecordWire {
+            name: r.name.to_string(),
+            rtype: r.data.record_type(),
+            ttl: Some(r.ttl),
+            content: r.data.content(),
+        }
+    }
+}
+
+/// The zone's SOA timers (seconds) and contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SoaTimers {
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    /// Negative-answer TTL.
+    pub minimum: u32,
+}
+
+impl Default for SoaTimers {
+    fn default() -> Self {
+        SoaTimers {
+            refresh: 10_800,
+            retry: 3600,
+            expire: 604_800,
+            minimum: 300,
+        }
+    }
+}
+
+/// A whole zone as a DNS node should serve it (the desired state the
+/// panel sends; the node makes its server answer exactly this).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneSpec {
+    pub zone: DomainName,
+    /// Primary name server (SOA MNAME) and the apex NS set (first = MNAME).
+    pub nameservers: Vec<String>,
+    /// SOA RNAME as an e-mail address (`hostmaster@example.com`).
+    pub hostmaster: String,
+    pub serial: u32,
+    pub soa: SoaTimers,
+    pub ttl: u32,
+    pub records: Vec<Record>,
+}
+
+impl ZoneSpec {
+    /// The NS targets, parsed (a spec with a bad one is refused whole).
+    pub fn ns_targets(&self) -> Result<Vec<Target>, InvalidName> {
+        if self.nameservers.is_empty() {
+            return Err(invalid("nameservers", "a zone needs at least one name server"));
+        }
+        self.nameservers.iter().map(|n| Target::parse(n)).collect()
+    }
+
+    /// The SOA RNAME in presentation form (`hostmaster.example.com.`; a dot
+    /// in the local part escaped).
+    pub fn rname(&self) -> Result<String, InvalidName> {
+        let (local, domain) = self
+            .hostmaster
+            .split_once('@')
+            .ok_or_else(|| invalid("hostmaster", "must be an e-mail address"))?;
+        if local.is_empty() || !local.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c)) {
+            return Err(invalid(
+                "hostmaster",
+                "the local part must be letters, digits and . _ - +",
+            ));
+        }
+        let domain = Target::parse(domain)?;
+        Ok(format!("{}.{domain}", local.replace('.', "\\.")))
+    }
 }
 
 #[cfg(test)]
@@ -427,14 +542,27 @@ mod tests {
         }
         assert_eq!(RecordName::parse("").map(|n| n.is_apex()), Ok(true));
         for bad in [
-            "a;b", "a b", "a\nb", "a..b", "-a", "a-", "a.*", "w{w}", "\"x\"", "$ORIGIN", "a/b",
+            "a;b",
+            "a b",
+            "a\nb",
+            "a..b",
+            "-a",
+            "a-",
+            "a.*",
+            "w{w}",
+            "\"x\"",
+            "$ORIGIN",
+            "a/b",
             &"x".repeat(64),
         ] {
             assert!(RecordName::parse(bad).is_err(), "{bad:?}");
         }
         let z = DomainName::parse("example.com").unwrap();
         assert_eq!(RecordName::parse("www").unwrap().fqdn(&z), "www.example.com");
-        assert_eq!(RecordName::relative("www.example.com.", &z), RecordName::parse("www").ok());
+        assert_eq!(
+            RecordName::relative("www.example.com.", &z),
+            RecordName::parse("www").ok()
+        );
         assert_eq!(RecordName::relative("example.com", &z), Some(RecordName::apex()));
         assert_eq!(RecordName::relative("www.example.org", &z), None);
         assert_eq!(RecordName::relative("badexample.com", &z), None);
@@ -447,13 +575,29 @@ mod tests {
             (RecordType::Aaaa, "2001:DB8::1", "2001:db8::1"),
             (RecordType::Cname, "Target.Example.net.", "target.example.net."),
             (RecordType::Mx, "10 mail.example.com", "10 mail.example.com."),
-            (RecordType::Srv, "10 5 5060 sip.example.com", "10 5 5060 sip.example.com."),
-            (RecordType::Caa, "0 issue letsencrypt.org", "0 issue \"letsencrypt.org\""),
-            (RecordType::Caa, "0 issue \"letsencrypt.org\"", "0 issue \"letsencrypt.org\""),
+            (
+                RecordType::Srv,
+                "10 5 5060 sip.example.com",
+                "10 5 5060 sip.example.com.",
+            ),
+            (
+                RecordType::Caa,
+                "0 issue letsencrypt.org",
+                "0 issue \"letsencrypt.org\"",
+            ),
+            (
+                RecordType::Caa,
+                "0 issue \"letsencrypt.org\"",
+                "0 issue \"letsencrypt.org\"",
+            ),
             (RecordType::Txt, "v=spf1 -all", "\"v=spf1 -all\""),
             (RecordType::Txt, "say \"hi\" \\o/", "\"say \\\"hi\\\" \\\\o/\""),
             (RecordType::Ns, "ns1.example.net", "ns1.example.net."),
-            (RecordType::Cname, "selector._domainkey.example.net", "selector._domainkey.example.net."),
+            (
+                RecordType::Cname,
+                "selector._domainkey.example.net",
+                "selector._domainkey.example.net.",
+            ),
         ];
         for (t, input, want) in ok {
             let d = RecordData::parse(t, input).unwrap_or_else(|e| panic!("{t} {input}: {e}"));
@@ -493,7 +637,10 @@ mod tests {
         let p = txt_strings(&s);
         let parts: Vec<&str> = p.split("\" \"").collect();
         assert_eq!(parts.len(), 3, "{p}");
-        assert!(parts[0].ends_with(&"a".repeat(10)), "é (2 bytes) moved to the next string");
+        assert!(
+            parts[0].ends_with(&"a".repeat(10)),
+            "é (2 bytes) moved to the next string"
+        );
         assert!(parts[1].starts_with("\\195\\169"), "{}", parts[1]);
     }
 }

@@ -4,6 +4,7 @@
 //! Applying the output is the agent's job (`berth-agent::apply`).
 
 pub mod dbsql;
+pub mod dns;
 pub mod nginx;
 pub mod php_fpm;
 pub mod systemd;
