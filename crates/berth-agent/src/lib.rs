@@ -12,6 +12,7 @@
 
 pub mod apply;
 pub mod dbs;
+pub mod dns;
 pub mod health;
 pub mod history;
 pub mod logs;

@@ -6,6 +6,7 @@
 //! loopback and sets it). With `BERTH_TEST_REQUIRE_PG=1` a missing PostgreSQL
 //! is an error, so CI can never silently test one backend only.
 
+pub mod dns_servers;
 pub mod servers;
 
 use sqlx::Connection;

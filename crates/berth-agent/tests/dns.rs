@@ -1,0 +1,113 @@
+//! The agent's DNS backend against a real PowerDNS (SQLite backend, HTTP
+//! API) on loopback, checked with the real `dig`.
+
+use berth_agent::dns::{DnsOpError, DnsServers, DnsServersConfig, PowerDnsAdmin};
+use berth_proto::dns::{Record, RecordWire, SoaTimers, ZoneSpec};
+use berth_proto::names::DomainName;
+use berth_testkit::dns_servers::{PowerDnsServer, dig};
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.to_owned()))
+        .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+}
+
+fn rec(name: &str, t: &str, content: &str) -> Record {
+    let w: RecordWire = serde_json::from_value(serde_json::json!({ "name": name, "type": t, "content": content, "ttl": 300 }))
+        .expect("record json");
+    Record::try_from(w).expect("a valid record")
+}
+
+fn spec(records: Vec<Record>) -> ZoneSpec {
+    ZoneSpec {
+        zone: DomainName::parse("example.test").expect("zone"),
+        nameservers: vec!["ns1.berth.test".into(), "ns2.berth.test".into()],
+        hostmaster: "hostmaster@example.test".into(),
+        serial: 2026112601,
+        soa: SoaTimers::default(),
+        ttl: 3600,
+        records,
+    }
+}
+
+#[tokio::test]
+async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
+    anyhow::ensure!(is_root(), "this test runs as root (pdns_server drops to the pdns user)");
+    let srv = PowerDnsServer::start()?;
+    let dns = DnsServers::new(DnsServersConfig {
+        powerdns: Some(PowerDnsAdmin {
+            api_url: srv.api_url.clone(),
+            api_key: srv.api_key.clone(),
+            server_id: "localhost".into(),
+        }),
+    });
+    let long_txt = "k=".to_owned() + &"x".repeat(400);
+    let first = spec(vec![
+        rec("@", "A", "192.0.2.10"),
+        rec("@", "MX", "10 mail.example.test"),
+        rec("@", "TXT", "v=spf1 mx -all"),
+        rec("www", "CNAME", "example.test"),
+        rec("mail", "A", "192.0.2.11"),
+        rec("mail", "AAAA", "2001:db8::11"),
+        rec("_sip._tcp", "SRV", "10 5 5060 sip.example.test"),
+        rec("@", "CAA", "0 issue \"letsencrypt.org\""),
+        rec("big._domainkey", "TXT", &long_txt),
+        rec("*.apps", "A", "192.0.2.20"),
+    ]);
+    let st = dns.apply_zone(&first).await?;
+    assert!(st.changed > 0 && st.serial > 0, "{st:?}");
+    assert_eq!(srv.dig("example.test", "A"), ["192.0.2.10"], "{}", srv.log());
+    assert_eq!(srv.dig("www.example.test", "A"), ["example.test.", "192.0.2.10"]);
+    assert_eq!(srv.dig("example.test", "MX"), ["10 mail.example.test."]);
+    assert_eq!(srv.dig("mail.example.test", "AAAA"), ["2001:db8::11"]);
+    assert_eq!(srv.dig("_sip._tcp.example.test", "SRV"), ["10 5 5060 sip.example.test."]);
+    assert_eq!(srv.dig("example.test", "CAA"), ["0 issue \"letsencrypt.org\""]);
+    assert_eq!(srv.dig("anything.apps.example.test", "A"), ["192.0.2.20"]);
+    let mut ns = srv.dig("example.test", "NS");
+    ns.sort();
+    assert_eq!(ns, ["ns1.berth.test.", "ns2.berth.test."]);
+    // A TXT over 255 bytes comes back as several strings that join to it.
+    let txt = srv.dig("big._domainkey.example.test", "TXT").join("");
+    let joined: String = txt.split('"').enumerate().filter(|(i, _)| i % 2 == 1).map(|(_, s)| s).collect();
+    assert_eq!(joined, long_txt);
+    let soa = srv.dig("example.test", "SOA");
+    assert!(soa[0].starts_with("ns1.berth.test. hostmaster.example.test. "), "{soa:?}");
+
+    // A replay changes nothing, not even the serial.
+    let again = dns.apply_zone(&first).await?;
+    assert_eq!(again.changed, 0);
+    assert_eq!(again.serial, st.serial);
+
+    // One record changed: answered at once, the serial moves, the rest stays.
+    let mut second = first.clone();
+    second.records.retain(|r| r.name.as_str() != "mail" || r.data.record_type().as_str() != "A");
+    second.records.push(rec("mail", "A", "192.0.2.99"));
+    second.records.retain(|r| r.name.as_str() != "*.apps");
+    let t = std::time::Instant::now();
+    let st2 = dns.apply_zone(&second).await?;
+    assert_eq!(srv.dig("mail.example.test", "A"), ["192.0.2.99"]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(1), "visible within a second");
+    assert_eq!(st2.changed, 2, "one REPLACE, one DELETE");
+    assert!(st2.serial > st.serial);
+    assert!(srv.dig("x.apps.example.test", "A").is_empty());
+    assert_eq!(srv.dig("example.test", "A"), ["192.0.2.10"]);
+
+    // A zone breaking the rules is refused before the server sees it; the
+    // previous zone keeps answering.
+    let mut bad = second.clone();
+    bad.records.push(rec("mail", "CNAME", "other.test"));
+    let e = dns.apply_zone(&bad).await.expect_err("refused");
+    assert!(matches!(e, DnsOpError::Invalid(_)), "{e}");
+    assert_eq!(srv.dig("mail.example.test", "A"), ["192.0.2.99"]);
+    assert_eq!(dns.serial(&second.zone).await?, Some(st2.serial));
+
+    // Removed: the server no longer answers for it (REFUSED, no answer).
+    dns.remove_zone(&second.zone).await?;
+    dns.remove_zone(&second.zone).await?;
+    assert!(srv.dig("example.test", "A").is_empty());
+    let full = dig(srv.dns_port, "example.test", "A", &[]);
+    assert!(full.iter().any(|l| l.contains("status: REFUSED")), "{full:?}");
+    assert_eq!(dns.serial(&second.zone).await?, None);
+    Ok(())
+}
