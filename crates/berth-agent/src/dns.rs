@@ -70,14 +70,13 @@ impl DnsServers {
         // The API is plain HTTP on the node; a TLS setup with an explicit
         // provider is still required to build a client, and naming one
         // here keeps the process-wide default untouched.
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map(|b| {
-            b.with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        });
+        let tls =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map(|b| {
+                    b.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
         let mut b = reqwest::Client::builder().timeout(Duration::from_secs(30));
         if let Ok(tls) = tls {
             b = b.tls_backend_preconfigured(tls);
@@ -138,9 +137,8 @@ impl DnsServers {
 
     /// Make the server serve exactly `spec`.
     pub async fn apply_zone(&self, spec: &ZoneSpec) -> Result<ZoneState, DnsOpError> {
-        berth_core::dns_zone::check_zone(&spec.zone, &spec.records).map_err(|p| {
-            DnsOpError::Invalid(p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-        })?;
+        berth_core::dns_zone::check_zone(&spec.zone, &spec.records)
+            .map_err(|p| DnsOpError::Invalid(p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
         let desired = pdns_rrsets(spec).map_err(DnsOpError::Invalid)?;
         let p = self.pdns()?;
         let changed = match self.get_zone(&spec.zone).await? {
@@ -210,4 +208,21 @@ fn pdns_error(body: &str) -> String {
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_owned))
         .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+/// `POST /v1/dns`: one zone's desired state, or its removal.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DnsRequest {
+    ApplyZone { spec: ZoneSpec },
+    RemoveZone { zone: DomainName },
+}
+
+impl DnsServers {
+    pub async fn handle(&self, req: DnsRequest) -> Result<ZoneState, DnsOpError> {
+        match req {
+            DnsRequest::ApplyZone { spec } => self.apply_zone(&spec).await,
+            DnsRequest::RemoveZone { zone } => self.remove_zone(&zone).await.map(|()| ZoneState::default()),
+        }
+    }
 }

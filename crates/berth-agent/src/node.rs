@@ -84,6 +84,8 @@ pub struct NodeConfig {
     pub services: ServiceManager,
     /// The database servers on this node the agent manages.
     pub databases: crate::dbs::DbServersConfig,
+    /// The DNS server on this node the agent manages.
+    pub dns: crate::dns::DnsServersConfig,
 }
 
 /// PHP settings from the tenant's package.
@@ -141,6 +143,7 @@ pub struct LocalNode {
     vhost_override: std::sync::RwLock<Option<Arc<Override>>>,
     pool_override: std::sync::RwLock<Option<Arc<Override>>>,
     dbs: crate::dbs::DbServers,
+    dns: crate::dns::DnsServers,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -197,6 +200,7 @@ impl LocalNode {
         }
         let node = LocalNode {
             dbs: crate::dbs::DbServers::new(cfg.databases.clone()),
+            dns: crate::dns::DnsServers::new(cfg.dns.clone()),
             cfg,
             exec: Executor::new(store, nginx),
             pools: Default::default(),
@@ -483,6 +487,10 @@ impl LocalNode {
 
     pub fn databases(&self) -> &crate::dbs::DbServers {
         &self.dbs
+    }
+
+    pub fn dns(&self) -> &crate::dns::DnsServers {
+        &self.dns
     }
 
     pub fn config(&self) -> &NodeConfig {

@@ -460,6 +460,26 @@ async fn databases(
     a.node.databases().handle(req).await.map(Json).map_err(db_fail)
 }
 
+async fn dns(
+    State(a): State<Arc<Agent>>,
+    Json(req): Json<crate::dns::DnsRequest>,
+) -> Result<Json<crate::dns::ZoneState>, Fail> {
+    a.node.dns().handle(req).await.map(Json).map_err(|e| {
+        let retryable = e.retryable();
+        Fail(
+            if retryable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            RpcError {
+                error: e.to_string(),
+                retryable,
+            },
+        )
+    })
+}
+
 fn db_fail(e: crate::dbs::DbOpError) -> Fail {
     let retryable = e.retryable();
     Fail(
@@ -598,6 +618,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/nginx/rollback", post(nginx_rollback))
         .route("/v1/databases", post(databases))
         .route("/v1/databases/export", post(database_export))
+        .route("/v1/dns", post(dns))
         .route("/v1/databases/import/{engine}/{name}", put(database_import))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))

@@ -14,8 +14,9 @@ fn is_root() -> bool {
 }
 
 fn rec(name: &str, t: &str, content: &str) -> Record {
-    let w: RecordWire = serde_json::from_value(serde_json::json!({ "name": name, "type": t, "content": content, "ttl": 300 }))
-        .expect("record json");
+    let w: RecordWire =
+        serde_json::from_value(serde_json::json!({ "name": name, "type": t, "content": content, "ttl": 300 }))
+            .expect("record json");
     Record::try_from(w).expect("a valid record")
 }
 
@@ -61,7 +62,10 @@ async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
     assert_eq!(srv.dig("www.example.test", "A"), ["example.test.", "192.0.2.10"]);
     assert_eq!(srv.dig("example.test", "MX"), ["10 mail.example.test."]);
     assert_eq!(srv.dig("mail.example.test", "AAAA"), ["2001:db8::11"]);
-    assert_eq!(srv.dig("_sip._tcp.example.test", "SRV"), ["10 5 5060 sip.example.test."]);
+    assert_eq!(
+        srv.dig("_sip._tcp.example.test", "SRV"),
+        ["10 5 5060 sip.example.test."]
+    );
     assert_eq!(srv.dig("example.test", "CAA"), ["0 issue \"letsencrypt.org\""]);
     assert_eq!(srv.dig("anything.apps.example.test", "A"), ["192.0.2.20"]);
     let mut ns = srv.dig("example.test", "NS");
@@ -69,10 +73,18 @@ async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
     assert_eq!(ns, ["ns1.berth.test.", "ns2.berth.test."]);
     // A TXT over 255 bytes comes back as several strings that join to it.
     let txt = srv.dig("big._domainkey.example.test", "TXT").join("");
-    let joined: String = txt.split('"').enumerate().filter(|(i, _)| i % 2 == 1).map(|(_, s)| s).collect();
+    let joined: String = txt
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s)
+        .collect();
     assert_eq!(joined, long_txt);
     let soa = srv.dig("example.test", "SOA");
-    assert!(soa[0].starts_with("ns1.berth.test. hostmaster.example.test. "), "{soa:?}");
+    assert!(
+        soa[0].starts_with("ns1.berth.test. hostmaster.example.test. "),
+        "{soa:?}"
+    );
 
     // A replay changes nothing, not even the serial.
     let again = dns.apply_zone(&first).await?;
@@ -81,13 +93,18 @@ async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
 
     // One record changed: answered at once, the serial moves, the rest stays.
     let mut second = first.clone();
-    second.records.retain(|r| r.name.as_str() != "mail" || r.data.record_type().as_str() != "A");
+    second
+        .records
+        .retain(|r| r.name.as_str() != "mail" || r.data.record_type().as_str() != "A");
     second.records.push(rec("mail", "A", "192.0.2.99"));
     second.records.retain(|r| r.name.as_str() != "*.apps");
     let t = std::time::Instant::now();
     let st2 = dns.apply_zone(&second).await?;
     assert_eq!(srv.dig("mail.example.test", "A"), ["192.0.2.99"]);
-    assert!(t.elapsed() < std::time::Duration::from_secs(1), "visible within a second");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(1),
+        "visible within a second"
+    );
     assert_eq!(st2.changed, 2, "one REPLACE, one DELETE");
     assert!(st2.serial > st.serial);
     assert!(srv.dig("x.apps.example.test", "A").is_empty());

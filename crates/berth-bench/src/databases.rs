@@ -180,6 +180,7 @@ async fn main() -> Result<()> {
         web_listen: vec![web],
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
+        dns: Default::default(),
         templates_dir: None,
         services: berth_agent::systemd::ServiceManager::Agent,
         databases: DbServersConfig {

@@ -12,6 +12,7 @@
 mod accounts;
 mod auth;
 mod databases;
+mod dns;
 mod error;
 mod jobs;
 mod nodes;

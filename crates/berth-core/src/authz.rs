@@ -38,6 +38,9 @@ pub enum Permission {
     DatabasesRead,
     /// Databases and database users: create, change, rotate, delete.
     DatabasesWrite,
+    DnsRead,
+    /// DNS zones and their records: create, change, delete.
+    DnsWrite,
     /// Read own profile, sessions and tokens.
     SelfRead,
     /// Change own profile, password, 2FA, sessions and tokens.
@@ -45,7 +48,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 26] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsSuspend,
@@ -68,6 +71,8 @@ impl Permission {
         Permission::NodesManage,
         Permission::DatabasesRead,
         Permission::DatabasesWrite,
+        Permission::DnsRead,
+        Permission::DnsWrite,
         Permission::SelfRead,
         Permission::SelfManage,
     ];
@@ -85,6 +90,7 @@ impl Permission {
                 | Permission::JobsRead
                 | Permission::SitesRead
                 | Permission::DatabasesRead
+                | Permission::DnsRead
                 | Permission::SelfRead
         )
     }
@@ -113,6 +119,8 @@ impl Permission {
             Permission::NodesManage => "nodes.manage",
             Permission::DatabasesRead => "databases.read",
             Permission::DatabasesWrite => "databases.write",
+            Permission::DnsRead => "dns.read",
+            Permission::DnsWrite => "dns.write",
             Permission::SelfRead => "self.read",
             Permission::SelfManage => "self.manage",
         }
@@ -149,6 +157,8 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | SitesSuspend
                 | DatabasesRead
                 | DatabasesWrite
+                | DnsRead
+                | DnsWrite
                 | SelfRead
                 | SelfManage
         ),
@@ -164,6 +174,8 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
                 | SitesWrite
                 | DatabasesRead
                 | DatabasesWrite
+                | DnsRead
+                | DnsWrite
                 | SelfRead
                 | SelfManage
         ),

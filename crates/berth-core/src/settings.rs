@@ -22,6 +22,45 @@ fn int_range(v: &Value, lo: i64, hi: i64) -> Result<(), String> {
     }
 }
 
+fn nameserver_list(v: &Value) -> Result<(), String> {
+    let list = v.as_array().ok_or("must be a list of host names")?;
+    if list.is_empty() || list.len() > 13 {
+        return Err("must name 1 to 13 name servers".into());
+    }
+    for n in list {
+        let s = n.as_str().ok_or("must be a list of host names")?;
+        berth_proto::dns::Target::parse(s).map_err(|e| format!("{s}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn email(v: &Value) -> Result<(), String> {
+    let s = v.as_str().ok_or("must be an e-mail address")?;
+    match s.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && local.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
+                && berth_proto::dns::Target::parse(domain).is_ok() =>
+        {
+            Ok(())
+        }
+        _ => Err("must be an e-mail address (letters, digits and . _ - + before the @)".into()),
+    }
+}
+
+fn zone_template(v: &Value) -> Result<(), String> {
+    let list = v.as_array().ok_or("must be a list of records")?;
+    for r in list {
+        let mut r = r.clone();
+        if let Some(c) = r.get("content").and_then(Value::as_str) {
+            r["content"] = Value::String(c.replace("{zone}", "example.com"));
+        }
+        let w: berth_proto::dns::RecordWire = serde_json::from_value(r).map_err(|e| e.to_string())?;
+        berth_proto::dns::Record::try_from(w).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn boolean(v: &Value) -> Result<(), String> {
     v.as_bool()
         .map(|_| ())
@@ -208,6 +247,34 @@ pub static REGISTRY: &[SettingDef] = &[
         json!(7),
         "Days a deleted tenant's databases are kept on their server before they are dropped (its database users are dropped at once). 0 drops them at once.",
         |v| int_range(v, 0, 365)
+    ),
+    def!(
+        "dns.nameservers",
+        Json,
+        json!(["ns1.berth.localhost", "ns2.berth.localhost"]),
+        "The name servers of every zone Berth serves (the apex NS records; the first is the SOA's primary). Host names, 1 to 13.",
+        nameserver_list
+    ),
+    def!(
+        "dns.hostmaster",
+        String,
+        json!("hostmaster@berth.localhost"),
+        "The contact address in every zone's SOA record.",
+        email
+    ),
+    def!(
+        "dns.default_ttl",
+        Number,
+        json!(3600),
+        "TTL of a zone's SOA and NS records and of records created without one (seconds).",
+        |v| int_range(v, 60, 604_800)
+    ),
+    def!(
+        "dns.zone_template",
+        Json,
+        json!([{"name": "www", "type": "CNAME", "content": "{zone}"}]),
+        "Records a new zone starts with when its creator gives none: a list of {name, type, ttl, content}; `{zone}` in a content becomes the zone's name.",
+        zone_template
     ),
     def!(
         "smtp.host",

@@ -13,11 +13,11 @@ pub async fn tenant_used(c: &mut Conn, tenant: berth_proto::TenantId, r: Resourc
         Resource::Domains => Ok(Some(crate::sites::counts(c, tenant).await?.1)),
         Resource::Databases => Ok(Some(crate::databases::count_databases(c, tenant).await?)),
         Resource::DatabaseUsers => Ok(Some(crate::databases::count_users(c, tenant).await?)),
+        Resource::DnsZones => Ok(Some(crate::dns::count_zones(c, tenant).await?)),
         Resource::DatabaseMb => Ok(Some(
             crate::databases::total_size_bytes(c, tenant).await? / (1024 * 1024),
         )),
         Resource::Mailboxes
-        | Resource::DnsZones
         | Resource::DiskMb
         | Resource::BandwidthGb
         | Resource::PhpWorkers

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod auth;
 pub mod bootstrap;
 pub mod db_jobs;
+pub mod dns_jobs;
 pub mod error;
 pub mod extract;
 mod mail;
@@ -101,6 +102,14 @@ impl Panel {
             pki: pki.clone(),
         });
         registry.register(db_jobs::DatabaseUserRemove {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(dns_jobs::ZoneApply {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(dns_jobs::ZoneRemove {
             node: node.clone(),
             pki: pki.clone(),
         });

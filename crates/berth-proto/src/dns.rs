@@ -124,7 +124,13 @@ impl RecordName {
 impl TryFrom<String> for RecordName {
     type Error = InvalidName;
     fn try_from(s: String) -> Result<Self, InvalidName> {
-        let s = s.trim_end_matches('.').to_ascii_lowercase();
+        if s.ends_with('.') {
+            return Err(invalid(
+                "record name",
+                "is relative to the zone (`www`, `@`); an absolute name ends in a dot",
+            ));
+        }
+        let s = s.to_ascii_lowercase();
         if s == "@" || s.is_empty() {
             return Ok(RecordName::apex());
         }
@@ -537,6 +543,7 @@ mod tests {
 
     #[test]
     fn names() {
+        assert!(RecordName::parse("www.example.com.").is_err(), "absolute");
         for ok in ["@", "www", "_dmarc", "_sip._tcp", "*.dev", "*", "a-b.c", "WWW"] {
             assert!(RecordName::parse(ok).is_ok(), "{ok}");
         }

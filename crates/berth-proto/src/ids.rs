@@ -93,6 +93,14 @@ id_type!(
     DatabaseUserId
 );
 id_type!(
+    /// A DNS zone a tenant holds.
+    DnsZoneId
+);
+id_type!(
+    /// One record of a DNS zone.
+    DnsRecordId
+);
+id_type!(
     /// A request id that travels through logs, audit rows and (later) the agent.
     RequestId
 );

@@ -52,7 +52,11 @@ impl PowerDnsServer {
             .arg(&db)
             .stdin(std::fs::File::open(schema)?)
             .output()?;
-        anyhow::ensure!(out.status.success(), "sqlite3: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "sqlite3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // The directory too: SQLite writes its journal beside the file.
         let out = Command::new("/bin/chown").args(["-R", "pdns:pdns"]).arg(d).output()?;
         anyhow::ensure!(out.status.success(), "chown: {}", String::from_utf8_lossy(&out.stderr));

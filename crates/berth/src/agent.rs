@@ -28,7 +28,7 @@ pub enum AgentCommand {
         state_dir: PathBuf,
     },
     /// Serve the panel's requests (after `join`).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,6 +51,8 @@ pub struct RunArgs {
     pub service_manager: String,
     #[command(flatten)]
     pub db: crate::db_flags::DbFlags,
+    #[command(flatten)]
+    pub dns: crate::dns_flags::DnsFlags,
 }
 
 pub async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
@@ -60,7 +62,7 @@ pub async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
             token,
             state_dir,
         } => join(&panel, &token, &state_dir).await,
-        AgentCommand::Run(args) => serve(args).await,
+        AgentCommand::Run(args) => serve(*args).await,
     }
 }
 
@@ -144,6 +146,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
         databases: args.db.config(std::fs::canonicalize(&args.state_dir)?.join("db-dumps")),
+        dns: args.dns.config()?,
         templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);

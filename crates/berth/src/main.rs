@@ -7,6 +7,7 @@ mod admin;
 mod agent;
 mod cli;
 mod db_flags;
+mod dns_flags;
 mod serve;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -36,6 +36,8 @@ pub struct ServeArgs {
     pub service_manager: String,
     #[command(flatten)]
     pub db: crate::db_flags::DbFlags,
+    #[command(flatten)]
+    pub dns: crate::dns_flags::DnsFlags,
     /// Run only the panel: no websites on this machine.
     #[arg(long)]
     pub no_local_node: bool,
@@ -65,6 +67,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
         services: berth_agent::systemd::ServiceManager::from_choice(&args.service_manager)
             .map_err(anyhow::Error::msg)?,
         databases: args.db.config(data.join("db-dumps")),
+        dns: args.dns.config()?,
         templates_dir: Some(data.join("templates")),
     })
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod databases;
+pub mod dns;
 pub mod jobs;
 pub mod me;
 pub mod nodes;
@@ -119,6 +120,10 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(databases::export_database))
         .routes(routes!(databases::download_export))
         .routes(routes!(databases::import_database))
+        .routes(routes!(dns::list_zones, dns::create_zone))
+        .routes(routes!(dns::get_zone, dns::delete_zone))
+        .routes(routes!(dns::list_records, dns::create_record))
+        .routes(routes!(dns::update_record, dns::delete_record))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -248,6 +248,8 @@ pub async fn delete_tenant(
     let jobs = crate::routes::sites::enqueue_for_tenant(&st, &mut tx, &auth, "site.remove", id).await?;
     // Its database users are dropped now, its databases after the retention.
     let db_jobs = crate::routes::databases::remove_tenant_databases(&st, &mut tx, &auth, id, retention_ms).await?;
+    // Its zones stop being served.
+    let dns_jobs = crate::routes::dns::remove_tenant_zones(&st, &mut tx, &auth, id).await?;
     let removed_users = users::delete_by_tenant(&mut tx, id).await?;
     tenants::delete(&mut tx, id).await?;
     audit(
@@ -257,7 +259,7 @@ pub async fn delete_tenant(
             &t,
             "tenant.delete",
             json!({ "name": t.name, "users_removed": removed_users, "site_jobs": jobs, "database_jobs": db_jobs,
-                "databases_dropped_after_days": retention_ms / 86_400_000 }),
+                "dns_jobs": dns_jobs, "databases_dropped_after_days": retention_ms / 86_400_000 }),
         ),
     )
     .await?;

@@ -4,6 +4,7 @@
 mod auth_flows;
 mod common;
 mod databases;
+mod dns;
 mod hostile;
 mod jobs_api;
 mod php_sites;

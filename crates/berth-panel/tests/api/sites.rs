@@ -261,6 +261,7 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
         web_listen: vec![web],
         php_root: abs(dir.join("php"))?,
         php_sbin: "/usr/sbin".into(),
+        dns: Default::default(),
         templates_dir: Some(dir.join("templates")),
         services: berth_agent::systemd::ServiceManager::Agent,
         databases: Default::default(),

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod databases;
+pub mod dns;
 pub mod jobs;
 pub mod nodes;
 pub mod packages;

@@ -11,6 +11,7 @@ mod account;
 mod audit;
 mod config;
 mod databases;
+mod dns;
 mod jobs;
 mod login;
 mod node;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Database users: grants, remote hosts, passwords.
     #[command(subcommand, name = "database-users")]
     DatabaseUsers(databases::DatabaseUsersCmd),
+    /// DNS zones and records.
+    #[command(subcommand)]
+    Dns(dns::DnsCmd),
     /// A node's configuration history, drift and rollback (staff).
     #[command(subcommand)]
     Node(node::NodeCmd),
@@ -142,6 +146,7 @@ async fn dispatch(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode>
         Command::Sites(c) => sites::run(&connect(global)?, c).await,
         Command::Databases(c) => databases::run_databases(&connect(global)?, c).await,
         Command::DatabaseUsers(c) => databases::run_users(&connect(global)?, c).await,
+        Command::Dns(c) => dns::run(&connect(global)?, c).await,
         Command::Node(c) => node::run(&connect(global)?, c).await,
         Command::Audit(c) => audit::run(&connect(global)?, c).await,
         Command::Twofa(c) => account::twofa(&connect(global)?, c).await,

@@ -1,0 +1,59 @@
+//! Routes of DNS zones and records.
+
+use crate::{Client, ClientError};
+use berth_proto::api::Page;
+use berth_proto::api::databases::JobsStarted;
+use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, ZoneCreated, ZoneQuery};
+use berth_proto::dns::RecordWire;
+use berth_proto::{DnsRecordId, DnsZoneId};
+use reqwest::Method;
+
+impl Client {
+    /// `GET /api/v1/dns/zones`.
+    pub async fn list_zones(&self, q: &ZoneQuery) -> Result<Page<DnsZone>, ClientError> {
+        self.get_query("/api/v1/dns/zones", q).await
+    }
+
+    /// `POST /api/v1/dns/zones` (201): the zone, its records and the job.
+    pub async fn create_zone(&self, req: &CreateZone) -> Result<ZoneCreated, ClientError> {
+        self.send_json(Method::POST, "/api/v1/dns/zones", req).await
+    }
+
+    /// `GET /api/v1/dns/zones/{id}`.
+    pub async fn get_zone(&self, id: DnsZoneId) -> Result<DnsZone, ClientError> {
+        self.get(&format!("/api/v1/dns/zones/{id}")).await
+    }
+
+    /// `DELETE /api/v1/dns/zones/{id}` (202).
+    pub async fn delete_zone(&self, id: DnsZoneId) -> Result<JobsStarted, ClientError> {
+        self.delete_json(&format!("/api/v1/dns/zones/{id}")).await
+    }
+
+    /// `GET /api/v1/dns/zones/{id}/records`.
+    pub async fn list_records(&self, zone: DnsZoneId) -> Result<Vec<DnsRecord>, ClientError> {
+        self.get(&format!("/api/v1/dns/zones/{zone}/records")).await
+    }
+
+    /// `POST /api/v1/dns/zones/{id}/records` (201).
+    pub async fn create_record(&self, zone: DnsZoneId, r: &RecordWire) -> Result<RecordChanged, ClientError> {
+        self.send_json(Method::POST, &format!("/api/v1/dns/zones/{zone}/records"), r)
+            .await
+    }
+
+    /// `PUT /api/v1/dns/zones/{id}/records/{record_id}`.
+    pub async fn update_record(
+        &self,
+        zone: DnsZoneId,
+        id: DnsRecordId,
+        r: &RecordWire,
+    ) -> Result<RecordChanged, ClientError> {
+        self.send_json(Method::PUT, &format!("/api/v1/dns/zones/{zone}/records/{id}"), r)
+            .await
+    }
+
+    /// `DELETE /api/v1/dns/zones/{id}/records/{record_id}`.
+    pub async fn delete_record(&self, zone: DnsZoneId, id: DnsRecordId) -> Result<RecordChanged, ClientError> {
+        self.delete_json(&format!("/api/v1/dns/zones/{zone}/records/{id}"))
+            .await
+    }
+}

@@ -1,0 +1,463 @@
+//! Tenants' DNS zones and records. Every change is checked against the
+//! whole zone (`berth_core::dns_zone`) before it is stored, then a
+//! `dns.zone.apply` job created in the same transaction (with its audit
+//! row) puts the zone on its server. A zone's domain belongs to one tenant:
+//! nobody can create a zone for a domain another tenant holds (as a zone or
+//! as a site).
+
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::routes::{audit, page};
+use crate::state::SharedState;
+use axum::Json as Reply;
+use axum::extract::State;
+use axum::http::StatusCode;
+use berth_core::{Permission, Scope};
+use berth_db::audit::AuditEvent;
+use berth_db::dns as zones;
+use berth_db::jobs::NewJob;
+use berth_db::{Conn, packages, tenants, usage};
+use berth_proto::api::Page;
+use berth_proto::api::databases::JobsStarted;
+use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, ZoneCreated, ZoneQuery};
+use berth_proto::api::nodes::{NodeRole, NodeState};
+use berth_proto::api::packages::Resource;
+use berth_proto::api::tenants::TenantStatus;
+use berth_proto::dns::{Record, RecordWire};
+use berth_proto::{AccountName, ApiErrorBody, DnsRecordId, DnsZoneId, JobId, NodeId, TenantId};
+use serde_json::json;
+
+/// Most records a zone may hold (one apply sends them all).
+pub const MAX_RECORDS: usize = 20_000;
+
+fn ev(tenant: TenantId, action: &'static str, id: String, summary: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        tenant_id: Some(tenant),
+        action,
+        target_type: "dns_zone",
+        target_id: Some(id),
+        summary,
+    }
+}
+
+async fn enqueue(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: Option<&Authed>,
+    kind: &str,
+    payload: serde_json::Value,
+    tenant: TenantId,
+) -> ApiResult<JobId> {
+    let (job, _) = st
+        .engine
+        .enqueue_on(
+            c,
+            NewJob {
+                queue: "dns".into(),
+                kind: kind.into(),
+                payload,
+                priority: 0,
+                max_attempts: 0,
+                run_at: berth_db::now_ms(),
+                idempotency_key: None,
+                tenant_id: Some(tenant),
+                created_by: auth.map(|a| a.user.id),
+            },
+        )
+        .await?;
+    Ok(job.id)
+}
+
+async fn enqueue_apply(st: &SharedState, c: &mut Conn, auth: &Authed, zone: &DnsZone) -> ApiResult<JobId> {
+    let job = enqueue(
+        st,
+        c,
+        Some(auth),
+        "dns.zone.apply",
+        json!({ "zone_id": zone.id }),
+        zone.tenant_id,
+    )
+    .await?;
+    zones::set_zone_job(c, zone.id, job).await?;
+    Ok(job)
+}
+
+/// Where a zone is served (`None`: the local node), checked for the role.
+async fn placement(st: &SharedState, c: &mut Conn, node: Option<&AccountName>) -> ApiResult<Option<NodeId>> {
+    match node.map(|n| n.as_str()) {
+        None | Some("local") => {
+            if st.node.is_none() {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    "this panel runs no local node: name an enrolled node with the dns role",
+                ));
+            }
+            Ok(None)
+        }
+        Some(name) => {
+            let row = match berth_db::nodes::get(c, name).await {
+                Ok(r) => r,
+                Err(berth_db::DbError::NotFound) => return Err(ApiError::invalid_field("node", "no such node")),
+                Err(e) => return Err(e.into()),
+            };
+            if row.node.state != NodeState::Trusted {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    format!("node {name} is {}", row.node.state.as_str()),
+                ));
+            }
+            if !row.node.roles.contains(&NodeRole::Dns) {
+                return Err(ApiError::invalid_field("node", format!("node {name} has no dns role")));
+            }
+            Ok(Some(row.id))
+        }
+    }
+}
+
+/// A record as given; an absolute name (ending in a dot) must be inside
+/// `zone` and is made relative.
+fn parse_record(mut w: RecordWire, default_ttl: u32, zone: &berth_proto::DomainName) -> ApiResult<Record> {
+    if w.name.ends_with('.') {
+        w.name = berth_proto::dns::RecordName::relative(&w.name, zone)
+            .ok_or_else(|| ApiError::invalid_field("name", format!("{} is not inside the zone {zone}", w.name)))?
+            .to_string();
+    }
+    let ttl = w.ttl;
+    let mut r = Record::try_from(w).map_err(|e| ApiError::invalid_field(e.what, e.to_string()))?;
+    if ttl.is_none() {
+        r.ttl = default_ttl;
+    }
+    Ok(r)
+}
+
+/// The zone with this change must still keep every rule.
+fn check(zone: &DnsZone, records: &[Record]) -> ApiResult<()> {
+    if records.len() > MAX_RECORDS {
+        return Err(ApiError::invalid(format!("a zone holds at most {MAX_RECORDS} records")));
+    }
+    berth_core::dns_zone::check_zone(&zone.name, records)
+        .map_err(|p| ApiError::invalid(p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))
+}
+
+async fn writable_zone(c: &mut Conn, scope: &Scope, id: DnsZoneId) -> ApiResult<DnsZone> {
+    let z = zones::get_zone(c, scope, id).await?;
+    let t = tenants::get(c, &Scope::system(), z.tenant_id).await?;
+    if t.status == TenantStatus::Suspended {
+        return Err(ApiError::conflict("the tenant is suspended"));
+    }
+    Ok(z)
+}
+
+async fn default_ttl(st: &SharedState) -> u32 {
+    u32::try_from(st.settings.i64("dns.default_ttl").await).unwrap_or(3600)
+}
+
+/// Zones in my scope.
+#[utoipa::path(get, path = "/api/v1/dns/zones", tag = "dns", params(ZoneQuery),
+    responses((status = 200, body = Page<DnsZone>)), security(("bearer" = [])))]
+pub async fn list_zones(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Query(q): Query<ZoneQuery>,
+) -> ApiResult<Reply<Page<DnsZone>>> {
+    let scope = auth.authorize(Permission::DnsRead)?;
+    let mut c = st.db.conn().await?;
+    let (items, total) = zones::list_zones(&mut c, &scope, &q).await?;
+    Ok(Reply(page(items, total, q.limit, q.offset)))
+}
+
+/// Create a zone with its first records (or the `dns.zone_template`
+/// setting's); a `dns.zone.apply` job puts it on its server.
+#[utoipa::path(post, path = "/api/v1/dns/zones", tag = "dns", request_body = CreateZone,
+    responses((status = 201, body = ZoneCreated),
+        (status = 409, body = ApiErrorBody, description = "held by another tenant, limit reached or tenant suspended"),
+        (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn create_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Json(req): Json<CreateZone>,
+) -> ApiResult<(StatusCode, Reply<ZoneCreated>)> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    // Settings before the transaction (a cache miss takes a connection).
+    let ttl = default_ttl(&st).await;
+    let template = st.settings.get("dns.zone_template").await;
+    let wires: Vec<RecordWire> = match req.records {
+        Some(r) => r,
+        None => {
+            let list = template.as_array().cloned().unwrap_or_default();
+            list.into_iter()
+                .map(|mut v| {
+                    if let Some(c) = v.get("content").and_then(|c| c.as_str()) {
+                        v["content"] = json!(c.replace("{zone}", req.name.as_str()));
+                    }
+                    serde_json::from_value(v)
+                        .map_err(|e| ApiError::invalid(format!("the dns.zone_template setting: {e}")))
+                })
+                .collect::<ApiResult<_>>()?
+        }
+    };
+    let records: Vec<Record> = wires
+        .into_iter()
+        .map(|w| parse_record(w, ttl, &req.name))
+        .collect::<ApiResult<_>>()?;
+    let mut tx = st.db.begin().await?;
+    let node = placement(&st, &mut tx, req.node.as_ref()).await?;
+    let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
+        .await
+        .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
+    if tenant.status == TenantStatus::Suspended {
+        return Err(ApiError::conflict("the tenant is suspended"));
+    }
+    if zones::held_by_other(&mut tx, tenant.id, &req.name).await? {
+        return Err(ApiError::conflict(format!(
+            "{} is held by another tenant (as a zone or a site)",
+            req.name
+        )));
+    }
+    if let Some(p) = tenant.package_id {
+        let limits = packages::get(&mut tx, &Scope::system(), p).await?.limits;
+        let used = usage::tenant_used(&mut tx, tenant.id, Resource::DnsZones)
+            .await?
+            .unwrap_or(0);
+        berth_core::quota::check(&limits, Resource::DnsZones, used, 1)?;
+    }
+    let zone = zones::insert_zone(&mut tx, tenant.id, &req.name, node).await?;
+    check(&zone, &records)?;
+    let mut made = Vec::with_capacity(records.len());
+    for r in &records {
+        made.push(zones::insert_record(&mut tx, zone.id, r).await?);
+    }
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    let zone = zones::get_zone(&mut tx, &scope, zone.id).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            tenant.id,
+            "dns.zone.create",
+            zone.id.to_string(),
+            json!({ "name": zone.name, "node": zone.node, "records": made.len(), "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((
+        StatusCode::CREATED,
+        Reply(ZoneCreated {
+            zone,
+            records: made,
+            job_id,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/dns/zones/{id}", tag = "dns", params(("id" = DnsZoneId, Path)),
+    responses((status = 200, body = DnsZone), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn get_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+) -> ApiResult<Reply<DnsZone>> {
+    let scope = auth.authorize(Permission::DnsRead)?;
+    let mut c = st.db.conn().await?;
+    Ok(Reply(zones::get_zone(&mut c, &scope, id).await?))
+}
+
+/// Delete a zone: its server stops answering for it.
+#[utoipa::path(delete, path = "/api/v1/dns/zones/{id}", tag = "dns", params(("id" = DnsZoneId, Path)),
+    responses((status = 202, body = JobsStarted), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn delete_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+) -> ApiResult<(StatusCode, Reply<JobsStarted>)> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let mut tx = st.db.begin().await?;
+    let zone = zones::get_zone(&mut tx, &scope, id).await?;
+    let node = zones::zone_node(&mut tx, id).await?;
+    zones::delete_zone(&mut tx, id).await?;
+    let job = enqueue(
+        &st,
+        &mut tx,
+        Some(&auth),
+        "dns.zone.remove",
+        json!({ "name": zone.name, "node_id": node }),
+        zone.tenant_id,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.zone.delete",
+            id.to_string(),
+            json!({ "name": zone.name, "node": zone.node, "job_id": job }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((StatusCode::ACCEPTED, Reply(JobsStarted { job_ids: vec![job] })))
+}
+
+/// Take every zone of a tenant off its server (tenant deletion).
+pub(crate) async fn remove_tenant_zones(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: &Authed,
+    tenant: TenantId,
+) -> ApiResult<Vec<JobId>> {
+    let mut jobs = Vec::new();
+    for (id, name, node) in zones::tenant_zones(c, tenant).await? {
+        zones::delete_zone(c, id).await?;
+        jobs.push(
+            enqueue(
+                st,
+                c,
+                Some(auth),
+                "dns.zone.remove",
+                json!({ "name": name, "node_id": node }),
+                tenant,
+            )
+            .await?,
+        );
+    }
+    Ok(jobs)
+}
+
+#[utoipa::path(get, path = "/api/v1/dns/zones/{id}/records", tag = "dns", params(("id" = DnsZoneId, Path)),
+    responses((status = 200, body = Vec<DnsRecord>), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn list_records(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+) -> ApiResult<Reply<Vec<DnsRecord>>> {
+    let scope = auth.authorize(Permission::DnsRead)?;
+    let mut c = st.db.conn().await?;
+    zones::get_zone(&mut c, &scope, id).await?;
+    Ok(Reply(zones::records(&mut c, id).await?))
+}
+
+/// Add a record; refused (422, nothing changed) when the zone with it
+/// would break a rule (CNAME beside other data or at the apex, a duplicate,
+/// different TTLs in one rrset, …).
+#[utoipa::path(post, path = "/api/v1/dns/zones/{id}/records", tag = "dns", params(("id" = DnsZoneId, Path)),
+    request_body = RecordWire,
+    responses((status = 201, body = RecordChanged), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_record(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+    Json(req): Json<RecordWire>,
+) -> ApiResult<(StatusCode, Reply<RecordChanged>)> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let ttl = default_ttl(&st).await;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let r = parse_record(req, ttl, &zone.name)?;
+    let mut all = zones::parsed_records(&mut tx, id).await?;
+    all.push(r.clone());
+    check(&zone, &all)?;
+    let rec = zones::insert_record(&mut tx, id, &r).await?;
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.record.create",
+            id.to_string(),
+            json!({ "zone": zone.name, "record": rec.record, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok((
+        StatusCode::CREATED,
+        Reply(RecordChanged {
+            record: Some(rec),
+            job_id,
+        }),
+    ))
+}
+
+/// Replace a record (name, type, TTL and content).
+#[utoipa::path(put, path = "/api/v1/dns/zones/{id}/records/{record_id}", tag = "dns",
+    params(("id" = DnsZoneId, Path), ("record_id" = DnsRecordId, Path)), request_body = RecordWire,
+    responses((status = 200, body = RecordChanged), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_record(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path((id, record_id)): Path<(DnsZoneId, DnsRecordId)>,
+    Json(req): Json<RecordWire>,
+) -> ApiResult<Reply<RecordChanged>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let ttl = default_ttl(&st).await;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let r = parse_record(req, ttl, &zone.name)?;
+    let before = zones::get_record(&mut tx, id, record_id).await?;
+    let mut all: Vec<Record> = Vec::new();
+    for x in zones::records(&mut tx, id).await? {
+        if x.id != record_id {
+            all.push(Record::try_from(x.record).map_err(|e| ApiError::internal(e.to_string()))?);
+        }
+    }
+    all.push(r.clone());
+    check(&zone, &all)?;
+    let rec = zones::update_record(&mut tx, id, record_id, &r).await?;
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.record.update",
+            id.to_string(),
+            json!({ "zone": zone.name, "before": before.record, "after": rec.record, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(RecordChanged {
+        record: Some(rec),
+        job_id,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/dns/zones/{id}/records/{record_id}", tag = "dns",
+    params(("id" = DnsZoneId, Path), ("record_id" = DnsRecordId, Path)),
+    responses((status = 200, body = RecordChanged), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn delete_record(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path((id, record_id)): Path<(DnsZoneId, DnsRecordId)>,
+) -> ApiResult<Reply<RecordChanged>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let before = zones::get_record(&mut tx, id, record_id).await?;
+    zones::delete_record(&mut tx, id, record_id).await?;
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.record.delete",
+            id.to_string(),
+            json!({ "zone": zone.name, "record": before.record, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(RecordChanged { record: None, job_id }))
+}

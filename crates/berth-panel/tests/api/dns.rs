@@ -1,0 +1,290 @@
+//! DNS end to end: zones and records through the API, put on a real
+//! PowerDNS (SQLite backend, HTTP API, loopback ports) by jobs, answered to
+//! the real `dig`. Tenant isolation, domains held by another tenant,
+//! what the DNS would reject, hostile contents, the template, quotas and
+//! deletion (also with the tenant). Root only (pdns_server drops to `pdns`).
+
+use crate::common::{TestPanel, config, serve_with};
+use crate::sites::{free_addr, job_done, node_config};
+use berth_agent::dns::{DnsServersConfig, PowerDnsAdmin};
+use berth_testkit::dns_servers::{PowerDnsServer, dig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_zones_on_real_powerdns() -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    let pdns = PowerDnsServer::start()?;
+    for t in berth_testkit::databases().await? {
+        let tmp = tempfile::tempdir()?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        let mut cfg = config();
+        let mut node = node_config(tmp.path(), free_addr()?)?;
+        node.dns = DnsServersConfig {
+            powerdns: Some(PowerDnsAdmin {
+                api_url: pdns.api_url.clone(),
+                api_key: pdns.api_key.clone(),
+                server_id: "localhost".into(),
+            }),
+        };
+        cfg.node = Some(node);
+        let _nginx = berth_agent::nginx::StopOnDrop {
+            prefix: tmp.path().join("nginx"),
+        };
+        let (url, db, stop, task, node) = serve_with(&t.url, cfg).await?;
+        anyhow::ensure!(node.is_some(), "the local node did not start");
+        let p = TestPanel::attach(t, url, db, stop, task);
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        scenario(&p, &pdns, &suffix).await?;
+    }
+    Ok(())
+}
+
+async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow::Result<()> {
+    let root = p.admin().await?;
+    let (_, pkg) = p
+        .post(
+            "/api/v1/packages",
+            &root,
+            json!({ "name": format!("One zone {suffix}"), "limits": { "dns_zones": 1 } }),
+        )
+        .await?;
+    let (ta, tb) = (format!("za{suffix}"), format!("zb{suffix}"));
+    let tenant_a = p.tenant(&root, &ta, None).await?;
+    p.patch(
+        &format!("/api/v1/tenants/{tenant_a}"),
+        &root,
+        json!({ "package_id": pkg["id"] }),
+    )
+    .await?;
+    let tenant_b = p.tenant(&root, &tb, None).await?;
+    let (_, client_a) = p
+        .user(&root, &format!("owner@{ta}.example"), "client", Some(&tenant_a))
+        .await?;
+    let (_, client_b) = p
+        .user(&root, &format!("owner@{tb}.example"), "client", Some(&tenant_b))
+        .await?;
+    let zone_a = format!("{ta}.test");
+
+    // A zone from the template (www CNAME to the apex) plus given records.
+    let (st, z) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "name": zone_a }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{z}");
+    assert_eq!(z["records"][0]["name"], "www");
+    let zid = s(&z["zone"]["id"]);
+    job_done(p, &client_a, &s(&z["job_id"])).await?;
+    assert_eq!(pdns.dig(&format!("www.{zone_a}"), "CNAME"), [format!("{zone_a}.")]);
+    let mut ns = pdns.dig(&zone_a, "NS");
+    ns.sort();
+    assert_eq!(ns, ["ns1.berth.localhost.", "ns2.berth.localhost."]);
+    let recs = format!("/api/v1/dns/zones/{zid}/records");
+    let mut last_job = String::new();
+    for (name, t, content) in [
+        ("@", "A", "192.0.2.10"),
+        ("@", "MX", "10 mail.example.net"),
+        ("@", "TXT", "v=spf1 mx -all"),
+        ("mail", "AAAA", "2001:db8::25"),
+        ("_sip._tcp", "SRV", "10 5 5060 sip.example.net"),
+        ("@", "CAA", "0 issue \"letsencrypt.org\""),
+        (&format!("ftp.{zone_a}."), "CNAME", "www.example.net"),
+    ] {
+        let (st, r) = p
+            .post(
+                &recs,
+                &client_a,
+                json!({ "name": name, "type": t, "content": content, "ttl": 300 }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{t}: {r}");
+        last_job = s(&r["job_id"]);
+    }
+    job_done(p, &client_a, &last_job).await?;
+    assert_eq!(pdns.dig(&zone_a, "A"), ["192.0.2.10"]);
+    assert_eq!(pdns.dig(&zone_a, "MX"), ["10 mail.example.net."]);
+    assert_eq!(pdns.dig(&zone_a, "TXT"), ["\"v=spf1 mx -all\""]);
+    assert_eq!(pdns.dig(&format!("mail.{zone_a}"), "AAAA"), ["2001:db8::25"]);
+    assert_eq!(
+        pdns.dig(&format!("_sip._tcp.{zone_a}"), "SRV"),
+        ["10 5 5060 sip.example.net."]
+    );
+    let (_, zone) = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_a).await?;
+    assert!(zone["serial"].as_i64().is_some_and(|n| n > 0), "{zone}");
+    assert_eq!(zone["records"], 8);
+    assert_eq!(pdns.dig(&format!("ftp.{zone_a}"), "CNAME"), ["www.example.net."]);
+
+    // Change a record: answered within a second of the call.
+    let (_, list) = p.get(&recs, &client_a).await?;
+    let a = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["type"] == "A")
+        .cloned()
+        .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let (st, r) = p
+        .call(
+            Method::PUT,
+            &format!("{recs}/{}", s(&a["id"])),
+            Some(&client_a),
+            Some(json!({ "name": "@", "type": "A", "content": "192.0.2.99", "ttl": 300 })),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    job_done(p, &client_a, &s(&r["job_id"])).await?;
+    assert_eq!(pdns.dig(&zone_a, "A"), ["192.0.2.99"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // What the DNS would reject, and hostile contents: 422, nothing stored.
+    for bad in [
+        json!({ "name": "www", "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": "@", "type": "CNAME", "content": "other.example" }),
+        json!({ "name": "@", "type": "MX", "content": "10 192.0.2.1" }),
+        json!({ "name": "@", "type": "A", "content": "192.0.2.99", "ttl": 300 }),
+        json!({ "name": "@", "type": "A", "content": "192.0.2.7", "ttl": 60 }),
+        json!({ "name": "@", "type": "NS", "content": "ns.evil.example" }),
+        json!({ "name": "x", "type": "TXT", "content": "a\n$INCLUDE /etc/passwd" }),
+        json!({ "name": "x\ny", "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": "$ORIGIN", "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": "x", "type": "A", "content": "192.0.2.1; rm -rf /" }),
+        json!({ "name": "x", "type": "CNAME", "content": "a\"b.example" }),
+        json!({ "name": "x.other.example.", "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": format!("x.bad{zone_a}."), "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": &"a".repeat(64), "type": "A", "content": "192.0.2.1" }),
+        json!({ "name": "x", "type": "TXT", "content": "x".repeat(5000) }),
+        json!({ "name": "x", "type": "SPF", "content": "v=spf1" }),
+    ] {
+        let (st, v) = p.post(&recs, &client_a, bad.clone()).await?;
+        assert!(
+            st == StatusCode::UNPROCESSABLE_ENTITY || st == StatusCode::BAD_REQUEST,
+            "{bad}: {st} {v}"
+        );
+    }
+    let (_, after) = p.get(&recs, &client_a).await?;
+    assert_eq!(after.as_array().map(Vec::len), Some(8), "nothing was stored");
+
+    // Another tenant: cannot see or change A's zone, cannot take its domain
+    // or a name under it; A's package allows one zone.
+    let (st, _) = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_b).await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = p
+        .post(
+            &recs,
+            &client_b,
+            json!({ "name": "evil", "type": "A", "content": "192.0.2.66" }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_b,
+            json!({ "tenant_id": tenant_b, "name": zone_a }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, _) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_b,
+            json!({ "tenant_id": tenant_a, "name": format!("x.{zone_a}") }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "another tenant's id");
+    let (st, v) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "name": format!("second-{zone_a}") }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "the package allows one zone: {v}");
+    let (st, v) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_b,
+            json!({ "tenant_id": tenant_b, "name": "b..test" }),
+        )
+        .await?;
+    assert!(st.is_client_error(), "{v}");
+    // A zone whose own records break the rules is refused whole.
+    let (st, v) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_b,
+            json!({ "tenant_id": tenant_b, "name": format!("{tb}.test"),
+                "records": [{ "name": "@", "type": "CNAME", "content": "elsewhere.example" }] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, zl) = p.get("/api/v1/dns/zones", &client_b).await?;
+    assert_eq!(zl["total"], 0, "{zl}");
+    // B's own zone, empty, then deleted: no longer answered.
+    let (st, zb) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_b,
+            json!({ "tenant_id": tenant_b, "name": format!("{tb}.test"), "records": [] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{zb}");
+    job_done(p, &client_b, &s(&zb["job_id"])).await?;
+    let soa = pdns.dig(&format!("{tb}.test"), "SOA");
+    assert!(
+        soa[0].starts_with("ns1.berth.localhost. hostmaster.berth.localhost."),
+        "{soa:?}"
+    );
+    let (st, d) = p
+        .delete(&format!("/api/v1/dns/zones/{}", s(&zb["zone"]["id"])), &client_b)
+        .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{d}");
+    job_done(p, &client_b, &s(&d["job_ids"][0])).await?;
+    let full = dig(pdns.dns_port, &format!("{tb}.test"), "SOA", &[]);
+    assert!(full.iter().any(|l| l.contains("status: REFUSED")), "{full:?}");
+
+    // Audit rows name the changes.
+    let (_, audit) = p.get("/api/v1/audit?action=dns.", &root).await?;
+    let actions: Vec<String> = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| s(&i["action"]))
+        .collect();
+    for want in [
+        "dns.zone.create",
+        "dns.record.create",
+        "dns.record.update",
+        "dns.zone.delete",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
+    }
+
+    // Deleting tenant A takes its zone off the server.
+    let (st, _) = p.delete(&format!("/api/v1/tenants/{tenant_a}"), &root).await?;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, jobs) = p
+        .get(
+            &format!("/api/v1/jobs?tenant_id={tenant_a}&kind=dns.zone.remove"),
+            &root,
+        )
+        .await?;
+    for j in jobs["items"].as_array().cloned().unwrap_or_default() {
+        job_done(p, &root, &s(&j["id"])).await?;
+    }
+    assert!(pdns.dig(&zone_a, "A").is_empty(), "no longer served");
+    Ok(())
+}

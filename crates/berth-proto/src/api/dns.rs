@@ -1,0 +1,71 @@
+//! DNS zones and records (`/api/v1/dns/zones`).
+
+use crate::dns::RecordWire;
+use crate::{DnsRecordId, DnsZoneId, DomainName, JobId, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DnsZone {
+    pub id: DnsZoneId,
+    pub tenant_id: TenantId,
+    /// The zone's apex (`example.com`).
+    pub name: DomainName,
+    /// The DNS node serving it (`local`: the panel's own).
+    pub node: String,
+    /// The SOA serial the server reported after the last apply (`null`
+    /// before the first).
+    pub serial: Option<i64>,
+    pub records: i64,
+    pub last_job_id: Option<JobId>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateZone {
+    pub tenant_id: TenantId,
+    /// An IDN is converted to punycode.
+    pub name: DomainName,
+    /// The first records; left out, the `dns.zone_template` setting's.
+    #[serde(default)]
+    pub records: Option<Vec<RecordWire>>,
+    /// An enrolled node with the `dns` role; the panel's local node when
+    /// left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub node: Option<crate::AccountName>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DnsRecord {
+    pub id: DnsRecordId,
+    pub zone_id: DnsZoneId,
+    #[serde(flatten)]
+    pub record: RecordWire,
+}
+
+/// A zone and the job that puts it on its server.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ZoneCreated {
+    pub zone: DnsZone,
+    pub records: Vec<DnsRecord>,
+    pub job_id: JobId,
+}
+
+/// A record change and the job that applies the zone.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordChanged {
+    pub record: Option<DnsRecord>,
+    pub job_id: JobId,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ZoneQuery {
+    pub tenant_id: Option<TenantId>,
+    /// Substring of the name.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}

@@ -1,0 +1,302 @@
+//! `berth dns zones …` and `berth dns records …`. A zone is named by its id
+//! or its domain; a record by its id. Changes answer with their job;
+//! `--wait` follows it.
+
+use super::output::{Ctx, opt, page_footer, ts};
+use super::table::{Table, print_fields};
+use anyhow::bail;
+use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, ZoneQuery};
+use berth_proto::dns::{RecordType, RecordWire};
+use berth_proto::{AccountName, DnsRecordId, DnsZoneId, DomainName, JobId, TenantId};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum DnsCmd {
+    /// DNS zones.
+    #[command(subcommand)]
+    Zones(ZonesCmd),
+    /// Records of a zone.
+    #[command(subcommand)]
+    Records(RecordsCmd),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ZonesCmd {
+    /// List zones you can see.
+    List {
+        #[arg(long)]
+        tenant: Option<TenantId>,
+        /// Text in the name.
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long)]
+        limit: Option<i64>,
+        #[arg(long)]
+        offset: Option<i64>,
+    },
+    /// Show one zone (id or domain).
+    Show { zone: String },
+    /// Create a zone; it starts with the `dns.zone_template` setting's
+    /// records unless `--empty`.
+    Create {
+        #[arg(value_parser = DomainName::parse)]
+        name: DomainName,
+        #[arg(long)]
+        tenant: TenantId,
+        /// Start with no records.
+        #[arg(long)]
+        empty: bool,
+        /// An enrolled node with the dns role (default: the panel's own).
+        #[arg(long, value_parser = AccountName::parse)]
+        node: Option<AccountName>,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Delete a zone: its server stops answering for it.
+    Delete {
+        zone: String,
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RecordsCmd {
+    /// List a zone's records.
+    List { zone: String },
+    /// Add a record: `berth dns records add example.com www A 192.0.2.1`;
+    /// MX `"10 mail.example.com"`, SRV `"10 5 5060 sip.example.com"`, CAA
+    /// `'0 issue "letsencrypt.org"'`, TXT the text itself.
+    Add {
+        zone: String,
+        /// Relative to the zone: `@`, `www`, `_dmarc`, `*.dev`.
+        name: String,
+        #[arg(value_parser = parse_type)]
+        rtype: RecordType,
+        content: String,
+        /// Seconds (default: the `dns.default_ttl` setting).
+        #[arg(long)]
+        ttl: Option<u32>,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Replace a record.
+    Update {
+        zone: String,
+        record: DnsRecordId,
+        name: String,
+        #[arg(value_parser = parse_type)]
+        rtype: RecordType,
+        content: String,
+        #[arg(long)]
+        ttl: Option<u32>,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Delete a record.
+    Delete {
+        zone: String,
+        record: DnsRecordId,
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+fn parse_type(s: &str) -> Result<RecordType, String> {
+    RecordType::parse(s).ok_or_else(|| "one of A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR".into())
+}
+
+async fn find_zone(ctx: &Ctx, what: &str) -> anyhow::Result<DnsZone> {
+    if let Ok(id) = what.parse::<DnsZoneId>() {
+        return Ok(ctx.client.get_zone(id).await?);
+    }
+    let name = DomainName::parse(what)?;
+    let page = ctx
+        .client
+        .list_zones(&ZoneQuery {
+            q: Some(name.to_string()),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await?;
+    match page.items.into_iter().find(|z| z.name == name) {
+        Some(z) => Ok(z),
+        None => bail!("no zone named {name}"),
+    }
+}
+
+async fn done(ctx: &Ctx, job: JobId, wait: bool) -> anyhow::Result<ExitCode> {
+    if wait {
+        return super::jobs::wait_for(ctx, job).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn records_table(list: &[DnsRecord]) {
+    let mut t = Table::new(&["ID", "NAME", "TYPE", "TTL", "CONTENT"]);
+    for r in list {
+        t.row(vec![
+            r.id.to_string(),
+            r.record.name.clone(),
+            r.record.rtype.to_string(),
+            opt(r.record.ttl),
+            r.record.content.clone(),
+        ]);
+    }
+    t.print();
+}
+
+pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
+    let c = &ctx.client;
+    match cmd {
+        DnsCmd::Zones(ZonesCmd::List {
+            tenant,
+            q,
+            limit,
+            offset,
+        }) => {
+            let page = c
+                .list_zones(&ZoneQuery {
+                    tenant_id: tenant,
+                    q,
+                    limit,
+                    offset,
+                })
+                .await?;
+            ctx.emit(&page, |page| {
+                let mut t = Table::new(&["ID", "NAME", "NODE", "RECORDS", "SERIAL", "TENANT", "CREATED"]);
+                for z in &page.items {
+                    t.row(vec![
+                        z.id.to_string(),
+                        z.name.to_string(),
+                        z.node.clone(),
+                        z.records.to_string(),
+                        opt(z.serial),
+                        z.tenant_id.to_string(),
+                        ts(z.created_at),
+                    ]);
+                }
+                t.print();
+                page_footer(page);
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DnsCmd::Zones(ZonesCmd::Show { zone }) => {
+            let z = find_zone(ctx, &zone).await?;
+            ctx.emit(&z, |z| {
+                print_fields(&[
+                    ("zone", z.id.to_string()),
+                    ("name", z.name.to_string()),
+                    ("node", z.node.clone()),
+                    ("records", z.records.to_string()),
+                    ("serial", opt(z.serial)),
+                    ("tenant", z.tenant_id.to_string()),
+                    ("last job", opt(z.last_job_id)),
+                    ("created", ts(z.created_at)),
+                ])
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DnsCmd::Zones(ZonesCmd::Create {
+            name,
+            tenant,
+            empty,
+            node,
+            wait,
+        }) => {
+            let made = c
+                .create_zone(&CreateZone {
+                    tenant_id: tenant,
+                    name,
+                    records: empty.then(Vec::new),
+                    node,
+                })
+                .await?;
+            ctx.emit(&made, |m| {
+                print_fields(&[
+                    ("zone", m.zone.id.to_string()),
+                    ("name", m.zone.name.to_string()),
+                    ("node", m.zone.node.clone()),
+                    ("records", m.records.len().to_string()),
+                    ("job", m.job_id.to_string()),
+                ])
+            })?;
+            done(ctx, made.job_id, wait).await
+        }
+        DnsCmd::Zones(ZonesCmd::Delete { zone, wait }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let jobs = c.delete_zone(z.id).await?;
+            ctx.emit(&jobs, |j| {
+                print_fields(&[(
+                    "jobs",
+                    j.job_ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                )])
+            })?;
+            match jobs.job_ids.first() {
+                Some(j) => done(ctx, *j, wait).await,
+                None => Ok(ExitCode::SUCCESS),
+            }
+        }
+        DnsCmd::Records(RecordsCmd::List { zone }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let list = c.list_records(z.id).await?;
+            ctx.emit(&list, |l| records_table(l))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DnsCmd::Records(RecordsCmd::Add {
+            zone,
+            name,
+            rtype,
+            content,
+            ttl,
+            wait,
+        }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let r = RecordWire {
+                name,
+                rtype,
+                ttl,
+                content,
+            };
+            let changed = c.create_record(z.id, &r).await?;
+            ctx.emit(&changed, |ch| {
+                if let Some(r) = &ch.record {
+                    records_table(std::slice::from_ref(r));
+                }
+                println!("job: {}", ch.job_id);
+            })?;
+            done(ctx, changed.job_id, wait).await
+        }
+        DnsCmd::Records(RecordsCmd::Update {
+            zone,
+            record,
+            name,
+            rtype,
+            content,
+            ttl,
+            wait,
+        }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let r = RecordWire {
+                name,
+                rtype,
+                ttl,
+                content,
+            };
+            let changed = c.update_record(z.id, record, &r).await?;
+            ctx.emit(&changed, |ch| {
+                if let Some(r) = &ch.record {
+                    records_table(std::slice::from_ref(r));
+                }
+                println!("job: {}", ch.job_id);
+            })?;
+            done(ctx, changed.job_id, wait).await
+        }
+        DnsCmd::Records(RecordsCmd::Delete { zone, record, wait }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let changed = c.delete_record(z.id, record).await?;
+            ctx.emit(&changed, |ch| println!("job: {}", ch.job_id))?;
+            done(ctx, changed.job_id, wait).await
+        }
+    }
+}
