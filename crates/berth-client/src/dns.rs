@@ -3,7 +3,7 @@
 use crate::{Client, ClientError};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
-use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, ZoneCreated, ZoneQuery};
+use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, ZoneCreated, ZoneQuery};
 use berth_proto::dns::RecordWire;
 use berth_proto::{DnsRecordId, DnsZoneId};
 use reqwest::Method;
@@ -55,5 +55,18 @@ impl Client {
     pub async fn delete_record(&self, zone: DnsZoneId, id: DnsRecordId) -> Result<RecordChanged, ClientError> {
         self.delete_json(&format!("/api/v1/dns/zones/{zone}/records/{id}"))
             .await
+    }
+
+    /// `PUT /api/v1/dns/zones/{id}/records`: every record replaced.
+    pub async fn replace_records(&self, zone: DnsZoneId, r: &[RecordWire]) -> Result<RecordsReplaced, ClientError> {
+        self.send_json(Method::PUT, &format!("/api/v1/dns/zones/{zone}/records"), r)
+            .await
+    }
+
+    /// `GET /api/v1/dns/zones/{id}/export`: the zone file.
+    pub async fn export_zone(&self, zone: DnsZoneId) -> Result<String, ClientError> {
+        let url = self.endpoint(&format!("/api/v1/dns/zones/{zone}/export"))?;
+        let resp = crate::check(self.request(Method::GET, url).send().await?).await?;
+        Ok(resp.text().await?)
     }
 }

@@ -263,3 +263,11 @@ pub async fn count_zones(c: &mut Conn, tenant: TenantId) -> DbResult<i64> {
         .await?;
     i(&row, "n")
 }
+
+pub async fn delete_records(c: &mut Conn, zone: DnsZoneId) -> DbResult<()> {
+    sqlx::query("DELETE FROM dns_records WHERE zone_id = $1")
+        .bind(zone.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -221,6 +221,20 @@ async fn claim_where(
     row.as_ref().map(decode).transpose()
 }
 
+/// Join a job that no worker has taken yet: true when job `id` is still
+/// queued and never attempted (it will read the current state when it
+/// runs, so a change made in the caller's transaction needs no job of its
+/// own). The row update takes the row's lock, so a claim either comes first
+/// (then this answers false) or waits for the caller's commit.
+pub async fn join_queued(c: &mut Conn, id: JobId) -> DbResult<bool> {
+    let done = sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2 AND state = 'queued' AND attempts = 0")
+        .bind(now_ms())
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Extend the lease. `None` when the worker no longer holds the job;
 /// otherwise whether cancellation was requested.
 pub async fn heartbeat(c: &mut Conn, id: JobId, worker: &str, lease_ms: i64) -> DbResult<Option<bool>> {

@@ -20,7 +20,7 @@ use berth_db::jobs::NewJob;
 use berth_db::{Conn, packages, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
-use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, ZoneCreated, ZoneQuery};
+use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, ZoneCreated, ZoneQuery};
 use berth_proto::api::nodes::{NodeRole, NodeState};
 use berth_proto::api::packages::Resource;
 use berth_proto::api::tenants::TenantStatus;
@@ -30,6 +30,10 @@ use serde_json::json;
 
 /// Most records a zone may hold (one apply sends them all).
 pub const MAX_RECORDS: usize = 20_000;
+
+/// Largest body of the calls that carry a whole zone (creation with its
+/// records, replacing all records): 20,000 records of about 300 bytes.
+pub const MAX_ZONE_BODY: usize = 8 * 1024 * 1024;
 
 fn ev(tenant: TenantId, action: &'static str, id: String, summary: serde_json::Value) -> AuditEvent {
     AuditEvent {
@@ -69,7 +73,15 @@ async fn enqueue(
     Ok(job.id)
 }
 
+/// The job that applies `zone`: the zone's last apply job when no worker
+/// has taken it yet (changes arriving together coalesce into one apply),
+/// else a new one.
 async fn enqueue_apply(st: &SharedState, c: &mut Conn, auth: &Authed, zone: &DnsZone) -> ApiResult<JobId> {
+    if let Some(j) = zone.last_job_id
+        && berth_db::jobs::join_queued(c, j).await?
+    {
+        return Ok(j);
+    }
     let job = enqueue(
         st,
         c,
@@ -460,4 +472,89 @@ pub async fn delete_record(
     tx.commit().await.map_err(berth_db::DbError::from)?;
     st.engine.wake();
     Ok(Reply(RecordChanged { record: None, job_id }))
+}
+
+/// Replace every record of a zone at once (an import, or a whole zone
+/// kept elsewhere): checked whole, stored in one transaction, one apply.
+#[utoipa::path(put, path = "/api/v1/dns/zones/{id}/records", tag = "dns", params(("id" = DnsZoneId, Path)),
+    request_body = Vec<RecordWire>,
+    responses((status = 200, body = RecordsReplaced), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace_records(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+    Json(req): Json<Vec<RecordWire>>,
+) -> ApiResult<Reply<RecordsReplaced>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let ttl = default_ttl(&st).await;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let records: Vec<Record> = req
+        .into_iter()
+        .map(|w| parse_record(w, ttl, &zone.name))
+        .collect::<ApiResult<_>>()?;
+    check(&zone, &records)?;
+    let before = zones::records(&mut tx, id).await?.len();
+    zones::delete_records(&mut tx, id).await?;
+    let mut made = Vec::with_capacity(records.len());
+    for r in &records {
+        made.push(zones::insert_record(&mut tx, id, r).await?);
+    }
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.records.replace",
+            id.to_string(),
+            json!({ "zone": zone.name, "before": before, "after": made.len(), "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(RecordsReplaced { records: made, job_id }))
+}
+
+/// The zone as a zone file (BIND's format: SOA and NS from the settings,
+/// every name absolute), as its server is told to serve it.
+#[utoipa::path(get, path = "/api/v1/dns/zones/{id}/export", tag = "dns", params(("id" = DnsZoneId, Path)),
+    responses((status = 200, description = "the zone file", content_type = "text/plain"), (status = 404, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let scope = auth.authorize(Permission::DnsRead)?;
+    let nameservers: Vec<String> = serde_json::from_value(st.settings.get("dns.nameservers").await).unwrap_or_default();
+    let hostmaster = st.settings.string("dns.hostmaster").await;
+    let ttl = default_ttl(&st).await;
+    let mut c = st.db.conn().await?;
+    let zone = zones::get_zone(&mut c, &scope, id).await?;
+    let records = zones::parsed_records(&mut c, id).await?;
+    let spec = berth_proto::dns::ZoneSpec {
+        zone: zone.name.clone(),
+        nameservers,
+        hostmaster,
+        serial: zone.serial.and_then(|s| u32::try_from(s).ok()).unwrap_or(1),
+        soa: berth_proto::dns::SoaTimers::default(),
+        ttl,
+        records,
+    };
+    let text = berth_services::dns::render_bind_zone(&spec).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.zone\"", zone.name),
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }

@@ -120,10 +120,16 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(databases::export_database))
         .routes(routes!(databases::download_export))
         .routes(routes!(databases::import_database))
-        .routes(routes!(dns::list_zones, dns::create_zone))
+        .merge(
+            // Whole zones travel in one body: a larger limit for these.
+            OpenApiRouter::new()
+                .routes(routes!(dns::list_zones, dns::create_zone))
+                .routes(routes!(dns::list_records, dns::create_record, dns::replace_records))
+                .layer(axum::extract::DefaultBodyLimit::max(dns::MAX_ZONE_BODY)),
+        )
         .routes(routes!(dns::get_zone, dns::delete_zone))
-        .routes(routes!(dns::list_records, dns::create_record))
         .routes(routes!(dns::update_record, dns::delete_record))
+        .routes(routes!(dns::export_zone))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -273,6 +273,58 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
     }
 
+    // Export: the zone file as served, checked by BIND's own checker.
+    let resp = p
+        .http
+        .get(format!("{}/api/v1/dns/zones/{zid}/export", p.url))
+        .bearer_auth(&client_a)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await?;
+    assert!(text.contains(&format!("{zone_a}. 300 IN A 192.0.2.99")), "{text}");
+    let zf = tempfile::NamedTempFile::new()?;
+    std::fs::write(zf.path(), &text)?;
+    #[allow(clippy::disallowed_methods)] // the test runs the checker directly
+    let out = std::process::Command::new("/usr/bin/named-checkzone")
+        .args(["-q", &zone_a])
+        .arg(zf.path())
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Replace every record at once, in a body far above the default limit
+    // (5,000 records); then many single changes at once coalesce into
+    // fewer applies than calls.
+    let many: Vec<Value> = (0..5000)
+        .map(
+            |i| json!({ "name": format!("h{i}"), "type": "A", "content": format!("10.0.{}.{}", i / 250, i % 250 + 1) }),
+        )
+        .collect();
+    let (st, r) = p
+        .call(Method::PUT, &recs, Some(&client_a), Some(Value::Array(many)))
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    job_done(p, &client_a, &s(&r["job_id"])).await?;
+    assert_eq!(pdns.dig(&format!("h4999.{zone_a}"), "A"), ["10.0.19.250"]);
+    assert!(pdns.dig(&zone_a, "MX").is_empty(), "replaced, not added");
+    let mut jobs = std::collections::BTreeSet::new();
+    let calls = (0..20).map(|i| {
+        p.post(
+            &recs,
+            &client_a,
+            json!({ "name": format!("burst{i}"), "type": "A", "content": "192.0.2.50" }),
+        )
+    });
+    for (st, r) in futures::future::try_join_all(calls).await? {
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        jobs.insert(s(&r["job_id"]));
+    }
+    for j in &jobs {
+        job_done(p, &client_a, j).await?;
+    }
+    assert!(jobs.len() < 20, "20 changes, {} applies", jobs.len());
+    assert_eq!(pdns.dig(&format!("burst19.{zone_a}"), "A"), ["192.0.2.50"]);
+
     // Deleting tenant A takes its zone off the server.
     let (st, _) = p.delete(&format!("/api/v1/tenants/{tenant_a}"), &root).await?;
     assert_eq!(st, StatusCode::NO_CONTENT);

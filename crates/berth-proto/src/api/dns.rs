@@ -59,6 +59,13 @@ pub struct RecordChanged {
     pub job_id: JobId,
 }
 
+/// All records replaced, and the job that applies the zone.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordsReplaced {
+    pub records: Vec<DnsRecord>,
+    pub job_id: JobId,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

@@ -58,6 +58,8 @@ pub enum ZonesCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Print the zone as a zone file (BIND's format).
+    Export { zone: String },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -97,6 +99,14 @@ pub enum RecordsCmd {
     Delete {
         zone: String,
         record: DnsRecordId,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Replace every record of a zone with those in a JSON file (a list of
+    /// {name, type, ttl, content}, as `records list --json` prints).
+    Replace {
+        zone: String,
+        file: std::path::PathBuf,
         #[arg(long)]
         wait: bool,
     },
@@ -236,6 +246,22 @@ pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
                 Some(j) => done(ctx, *j, wait).await,
                 None => Ok(ExitCode::SUCCESS),
             }
+        }
+        DnsCmd::Zones(ZonesCmd::Export { zone }) => {
+            let z = find_zone(ctx, &zone).await?;
+            print!("{}", c.export_zone(z.id).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        DnsCmd::Records(RecordsCmd::Replace { zone, file, wait }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let list: Vec<RecordWire> = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: not a list of records: {e}", file.display()))?;
+            let done_ = c.replace_records(z.id, &list).await?;
+            ctx.emit(&done_, |d| {
+                println!("{} record(s); job: {}", d.records.len(), d.job_id);
+            })?;
+            done(ctx, done_.job_id, wait).await
         }
         DnsCmd::Records(RecordsCmd::List { zone }) => {
             let z = find_zone(ctx, &zone).await?;
