@@ -116,10 +116,12 @@ impl DnsServers {
         Ok(resp)
     }
 
-    async fn get_zone(&self, zone: &DomainName) -> Result<Option<PdnsZone>, DnsOpError> {
+    /// The zone as PowerDNS has it; `rrsets: false` asks for the zone's
+    /// metadata (serial) only, not its records.
+    async fn get_zone_with(&self, zone: &DomainName, rrsets: bool) -> Result<Option<PdnsZone>, DnsOpError> {
         let p = self.pdns()?;
         let resp = self
-            .send(self.http.get(Self::url(p, &format!("/zones/{zone}."))))
+            .send(self.http.get(Self::url(p, &format!("/zones/{zone}.?rrsets={rrsets}"))))
             .await?;
         match resp.status().as_u16() {
             404 | 422 => Ok(None),
@@ -141,7 +143,7 @@ impl DnsServers {
             .map_err(|p| DnsOpError::Invalid(p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
         let desired = pdns_rrsets(spec).map_err(DnsOpError::Invalid)?;
         let p = self.pdns()?;
-        let changed = match self.get_zone(&spec.zone).await? {
+        let changed = match self.get_zone_with(&spec.zone, true).await? {
             None => {
                 let body = serde_json::json!({
                     "name": format!("{}.", spec.zone),
@@ -169,7 +171,11 @@ impl DnsServers {
                 patch.len()
             }
         };
-        let serial = self.get_zone(&spec.zone).await?.map(|z| z.serial).unwrap_or(0);
+        let serial = self
+            .get_zone_with(&spec.zone, false)
+            .await?
+            .map(|z| z.serial)
+            .unwrap_or(0);
         Ok(ZoneState { serial, changed })
     }
 
@@ -187,7 +193,7 @@ impl DnsServers {
 
     /// The serial the server has for `zone` (`None`: it has no such zone).
     pub async fn serial(&self, zone: &DomainName) -> Result<Option<u32>, DnsOpError> {
-        Ok(self.get_zone(zone).await?.map(|z| z.serial))
+        Ok(self.get_zone_with(zone, false).await?.map(|z| z.serial))
     }
 }
 
