@@ -15,6 +15,30 @@ use std::time::Duration;
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DnsServersConfig {
     pub powerdns: Option<PowerDnsAdmin>,
+    /// Used when `powerdns` is not set.
+    #[serde(default)]
+    pub bind: Option<BindAdmin>,
+}
+
+/// BIND 9: zone files Berth writes into `zones_dir`, checked with
+/// `named-checkzone`, loaded with `rndc` (`addzone` for a new zone, so the
+/// server needs `allow-new-zones yes;`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BindAdmin {
+    pub zones_dir: std::path::PathBuf,
+    /// `rndc -c <this>`.
+    pub rndc_conf: std::path::PathBuf,
+}
+
+const RNDC: &str = "/usr/sbin/rndc";
+const CHECKZONE: &str = "/usr/bin/named-checkzone";
+
+/// The serial of a zone file Berth wrote (its SOA line).
+fn zone_file_serial(text: &str) -> Option<u32> {
+    text.lines()
+        .find(|l| l.split_whitespace().nth(3) == Some("SOA"))
+        .and_then(|l| l.split_whitespace().nth(6))
+        .and_then(|s| s.parse().ok())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -48,7 +72,8 @@ impl DnsOpError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneState {
     pub serial: u32,
-    /// rrsets changed by this apply (0: it was already so).
+    /// rrsets changed by this apply (0: it was already so; BIND: 1 when
+    /// the zone file changed).
     pub changed: usize,
 }
 
@@ -63,6 +88,8 @@ struct PdnsZone {
 pub struct DnsServers {
     cfg: DnsServersConfig,
     http: reqwest::Client,
+    /// One BIND zone change at a time (file, check, swap, reload).
+    bind_lock: tokio::sync::Mutex<()>,
 }
 
 impl DnsServers {
@@ -82,7 +109,11 @@ impl DnsServers {
             b = b.tls_backend_preconfigured(tls);
         }
         let http = b.build().unwrap_or_else(|_| reqwest::Client::new());
-        DnsServers { cfg, http }
+        DnsServers {
+            cfg,
+            http,
+            bind_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn config(&self) -> &DnsServersConfig {
@@ -141,6 +172,11 @@ impl DnsServers {
     pub async fn apply_zone(&self, spec: &ZoneSpec) -> Result<ZoneState, DnsOpError> {
         berth_core::dns_zone::check_zone(&spec.zone, &spec.records)
             .map_err(|p| DnsOpError::Invalid(p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+        if self.cfg.powerdns.is_none()
+            && let Some(b) = &self.cfg.bind
+        {
+            return self.bind_apply(b, spec).await;
+        }
         let desired = pdns_rrsets(spec).map_err(DnsOpError::Invalid)?;
         let p = self.pdns()?;
         let changed = match self.get_zone_with(&spec.zone, true).await? {
@@ -181,6 +217,11 @@ impl DnsServers {
 
     /// Stop serving `zone` (nothing when it is not there).
     pub async fn remove_zone(&self, zone: &DomainName) -> Result<(), DnsOpError> {
+        if self.cfg.powerdns.is_none()
+            && let Some(b) = &self.cfg.bind
+        {
+            return self.bind_remove(b, zone).await;
+        }
         let p = self.pdns()?;
         let resp = self
             .send(self.http.delete(Self::url(p, &format!("/zones/{zone}."))))
@@ -193,7 +234,109 @@ impl DnsServers {
 
     /// The serial the server has for `zone` (`None`: it has no such zone).
     pub async fn serial(&self, zone: &DomainName) -> Result<Option<u32>, DnsOpError> {
+        if self.cfg.powerdns.is_none()
+            && let Some(b) = &self.cfg.bind
+        {
+            let text = std::fs::read_to_string(b.zones_dir.join(format!("{zone}.zone"))).ok();
+            return Ok(text.as_deref().and_then(zone_file_serial));
+        }
         Ok(self.get_zone_with(zone, false).await?.map(|z| z.serial))
+    }
+
+    async fn rndc(&self, b: &BindAdmin, args: &[&str]) -> Result<berth_sys::CmdOutput, DnsOpError> {
+        berth_sys::Cmd::new(RNDC)
+            .arg("-c")
+            .arg(&b.rndc_conf)
+            .args(args.iter().copied())
+            .timeout(Duration::from_secs(60))
+            .run()
+            .await
+            .map_err(|e| DnsOpError::Unreachable(format!("rndc: {e}")))
+    }
+
+    /// BIND: render → `named-checkzone` on the staged file → swap it in →
+    /// `rndc addzone` (new) or `rndc reload <zone>`; a reload BIND refuses
+    /// puts the previous file back and reloads that. The serial moves only
+    /// when the zone's content changes.
+    async fn bind_apply(&self, b: &BindAdmin, spec: &ZoneSpec) -> Result<ZoneState, DnsOpError> {
+        let _g = self.bind_lock.lock().await;
+        let path = b.zones_dir.join(format!("{}.zone", spec.zone));
+        let io = |e: std::io::Error| DnsOpError::Refused(format!("{}: {e}", path.display()));
+        let old = std::fs::read_to_string(&path).ok();
+        let old_serial = old.as_deref().and_then(zone_file_serial);
+        let mut next = spec.clone();
+        if let (Some(o), Some(serial)) = (&old, old_serial) {
+            next.serial = serial;
+            if &berth_services::dns::render_bind_zone(&next).map_err(DnsOpError::Invalid)? == o {
+                return Ok(ZoneState { serial, changed: 0 });
+            }
+            next.serial = spec.serial.max(serial.wrapping_add(1));
+        }
+        let text = berth_services::dns::render_bind_zone(&next).map_err(DnsOpError::Invalid)?;
+        let staged = b.zones_dir.join(format!(".{}.zone.new", spec.zone));
+        std::fs::write(&staged, &text).map_err(io)?;
+        let check = berth_sys::Cmd::new(CHECKZONE)
+            .args(["-k", "fail", "-n", "ignore", spec.zone.as_str()])
+            .arg(&staged)
+            .timeout(Duration::from_secs(60))
+            .run()
+            .await
+            .map_err(|e| DnsOpError::Unreachable(format!("named-checkzone: {e}")))?;
+        if !check.success() {
+            let _ = std::fs::remove_file(&staged);
+            return Err(DnsOpError::Invalid(format!(
+                "named-checkzone refused the zone: {}",
+                check.stdout.trim()
+            )));
+        }
+        std::fs::rename(&staged, &path).map_err(io)?;
+        let known = self.rndc(b, &["zonestatus", spec.zone.as_str()]).await?.success();
+        let out = if known {
+            self.rndc(b, &["reload", spec.zone.as_str()]).await?
+        } else {
+            let conf = format!("{{ type primary; file \"{}\"; }};", path.display());
+            self.rndc(b, &["addzone", spec.zone.as_str(), &conf]).await?
+        };
+        if !out.success() {
+            match &old {
+                Some(o) => {
+                    std::fs::write(&path, o).map_err(io)?;
+                    let _ = self.rndc(b, &["reload", spec.zone.as_str()]).await;
+                }
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            return Err(DnsOpError::Refused(format!(
+                "BIND refused the zone (the previous one is back): {}{}",
+                out.stdout.trim(),
+                out.stderr.trim()
+            )));
+        }
+        Ok(ZoneState {
+            serial: next.serial,
+            changed: 1,
+        })
+    }
+
+    async fn bind_remove(&self, b: &BindAdmin, zone: &DomainName) -> Result<(), DnsOpError> {
+        let _g = self.bind_lock.lock().await;
+        if self.rndc(b, &["zonestatus", zone.as_str()]).await?.success() {
+            let out = self.rndc(b, &["delzone", zone.as_str()]).await?;
+            if !out.success() {
+                return Err(DnsOpError::Refused(format!(
+                    "rndc delzone: {}{}",
+                    out.stdout.trim(),
+                    out.stderr.trim()
+                )));
+            }
+        }
+        let path = b.zones_dir.join(format!("{zone}.zone"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(DnsOpError::Refused(format!("{}: {e}", path.display()))),
+        }
     }
 }
 

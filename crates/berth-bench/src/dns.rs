@@ -229,6 +229,7 @@ async fn main() -> Result<()> {
                 api_key: pdns.api_key.clone(),
                 server_id: "localhost".into(),
             }),
+            bind: None,
         },
         templates_dir: None,
         services: berth_agent::systemd::ServiceManager::Agent,

@@ -136,3 +136,110 @@ impl Drop for PowerDnsServer {
         let _ = self.child.wait();
     }
 }
+
+/// BIND 9 (`named -g`, as root) with a private directory, a free DNS port
+/// and a private rndc key and control port; `allow-new-zones` so zones can
+/// be added with `rndc addzone` (shared/research/services-probe.md §4.2).
+pub struct BindServer {
+    pub dns_port: u16,
+    /// `rndc -c <this>` reaches this server.
+    pub rndc_conf: PathBuf,
+    /// Where zone files go (the server's directory).
+    pub zones_dir: PathBuf,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl BindServer {
+    pub fn start() -> anyhow::Result<BindServer> {
+        anyhow::ensure!(
+            Path::new("/usr/sbin/named").exists() && Path::new("/usr/sbin/rndc-confgen").exists(),
+            "bind9 is not installed (scripts/test installs it)"
+        );
+        let dir = tempfile::Builder::new().prefix("berth-bind-").tempdir()?;
+        let d = dir.path();
+        for sub in ["zones", "run"] {
+            std::fs::create_dir_all(d.join(sub))?;
+        }
+        let key = d.join("rndc.key");
+        let out = Command::new("/usr/sbin/rndc-confgen")
+            .args(["-a", "-k", "berth-test", "-c"])
+            .arg(&key)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "rndc-confgen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dns_port = free_dns_port()?;
+        let ctl_port = free_port()?;
+        let rndc_conf = d.join("rndc.conf");
+        std::fs::write(
+            &rndc_conf,
+            format!(
+                "include \"{}\";\noptions {{ default-key \"berth-test\"; default-server 127.0.0.1; default-port {ctl_port}; }};\n",
+                key.display()
+            ),
+        )?;
+        std::fs::write(
+            d.join("named.conf"),
+            format!(
+                "include \"{key}\";\ncontrols {{ inet 127.0.0.1 port {ctl_port} allow {{ 127.0.0.1; }} keys {{ \"berth-test\"; }}; }};\n\
+                 options {{ directory \"{dir}\"; pid-file \"{dir}/run/named.pid\"; session-keyfile \"{dir}/run/session.key\";\n\
+                 managed-keys-directory \"{dir}/run\"; listen-on port {dns_port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};\n\
+                 recursion no; dnssec-validation no; allow-new-zones yes; }};\n",
+                key = key.display(),
+                dir = d.display()
+            ),
+        )?;
+        let log = std::fs::File::create(d.join("named.log"))?;
+        let child = Command::new("/usr/sbin/named")
+            .arg("-c")
+            .arg(d.join("named.conf"))
+            .arg("-g")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let server = BindServer {
+            dns_port,
+            rndc_conf,
+            zones_dir: d.join("zones"),
+            child,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ok = Command::new("/usr/sbin/rndc")
+                .arg("-c")
+                .arg(&server.rndc_conf)
+                .arg("status")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("named did not start: {}", server.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
+    }
+
+    pub fn dig(&self, name: &str, rtype: &str) -> Vec<String> {
+        dig(self.dns_port, name, rtype, &["+short"])
+    }
+}
+
+impl Drop for BindServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,7 +1,7 @@
 //! Flags that tell `berth serve` and `berth agent run` about the node's DNS
 //! server (PowerDNS's HTTP API).
 
-use berth_agent::dns::{DnsServersConfig, PowerDnsAdmin};
+use berth_agent::dns::{BindAdmin, DnsServersConfig, PowerDnsAdmin};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -16,12 +16,26 @@ pub struct DnsFlags {
     /// The server id in PowerDNS's API paths.
     #[arg(long, default_value = "localhost", env = "BERTH_PDNS_SERVER_ID")]
     pub pdns_server_id: String,
+    /// Serve zones with BIND instead: the directory Berth writes zone files
+    /// into (named must be able to read it, and allow `rndc addzone`:
+    /// `allow-new-zones yes;`).
+    #[arg(long, env = "BERTH_BIND_ZONES_DIR", conflicts_with = "pdns_api_url")]
+    pub bind_zones_dir: Option<PathBuf>,
+    /// The rndc configuration that reaches that BIND.
+    #[arg(long, default_value = "/etc/bind/rndc.conf", env = "BERTH_BIND_RNDC_CONF")]
+    pub bind_rndc_conf: PathBuf,
 }
 
 impl DnsFlags {
     pub fn config(&self) -> anyhow::Result<DnsServersConfig> {
         let Some(url) = &self.pdns_api_url else {
-            return Ok(DnsServersConfig::default());
+            return Ok(DnsServersConfig {
+                powerdns: None,
+                bind: self.bind_zones_dir.as_ref().map(|d| BindAdmin {
+                    zones_dir: d.clone(),
+                    rndc_conf: self.bind_rndc_conf.clone(),
+                }),
+            });
         };
         anyhow::ensure!(
             url.starts_with("http://") || url.starts_with("https://"),
@@ -42,6 +56,7 @@ impl DnsFlags {
                 api_key: key,
                 server_id: self.pdns_server_id.clone(),
             }),
+            bind: None,
         })
     }
 }

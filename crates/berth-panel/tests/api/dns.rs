@@ -6,8 +6,8 @@
 
 use crate::common::{TestPanel, config, serve_with};
 use crate::sites::{free_addr, job_done, node_config};
-use berth_agent::dns::{DnsServersConfig, PowerDnsAdmin};
-use berth_testkit::dns_servers::{PowerDnsServer, dig};
+use berth_agent::dns::{BindAdmin, DnsServersConfig, PowerDnsAdmin};
+use berth_testkit::dns_servers::{BindServer, PowerDnsServer, dig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
@@ -17,35 +17,57 @@ fn s(v: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dns_zones_on_real_powerdns() -> anyhow::Result<()> {
+async fn dns_zones_on_real_powerdns_and_bind() -> anyhow::Result<()> {
     berth_testkit::init_crypto();
     let pdns = PowerDnsServer::start()?;
-    for t in berth_testkit::databases().await? {
-        let tmp = tempfile::tempdir()?;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
-        let mut cfg = config();
-        let mut node = node_config(tmp.path(), free_addr()?)?;
-        node.dns = DnsServersConfig {
-            powerdns: Some(PowerDnsAdmin {
-                api_url: pdns.api_url.clone(),
-                api_key: pdns.api_key.clone(),
-                server_id: "localhost".into(),
-            }),
-        };
-        cfg.node = Some(node);
-        let _nginx = berth_agent::nginx::StopOnDrop {
-            prefix: tmp.path().join("nginx"),
-        };
-        let (url, db, stop, task, node) = serve_with(&t.url, cfg).await?;
-        anyhow::ensure!(node.is_some(), "the local node did not start");
-        let p = TestPanel::attach(t, url, db, stop, task);
-        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-        scenario(&p, &pdns, &suffix).await?;
+    let bind = BindServer::start()?;
+    for backend in ["powerdns", "bind"] {
+        for t in berth_testkit::databases().await? {
+            let tmp = tempfile::tempdir()?;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+            let mut cfg = config();
+            let mut node = node_config(tmp.path(), free_addr()?)?;
+            let port = if backend == "bind" {
+                node.dns = DnsServersConfig {
+                    powerdns: None,
+                    bind: Some(BindAdmin {
+                        zones_dir: bind.zones_dir.clone(),
+                        rndc_conf: bind.rndc_conf.clone(),
+                    }),
+                };
+                bind.dns_port
+            } else {
+                node.dns = DnsServersConfig {
+                    powerdns: Some(PowerDnsAdmin {
+                        api_url: pdns.api_url.clone(),
+                        api_key: pdns.api_key.clone(),
+                        server_id: "localhost".into(),
+                    }),
+                    bind: None,
+                };
+                pdns.dns_port
+            };
+            cfg.node = Some(node);
+            let _nginx = berth_agent::nginx::StopOnDrop {
+                prefix: tmp.path().join("nginx"),
+            };
+            let (url, db, stop, task, node) = serve_with(&t.url, cfg).await?;
+            anyhow::ensure!(node.is_some(), "the local node did not start");
+            let p = TestPanel::attach(t, url, db, stop, task);
+            let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+            scenario(&p, port, &suffix).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{backend}: {e}\n{}",
+                    if backend == "bind" { bind.log() } else { pdns.log() }
+                )
+            })?;
+        }
     }
     Ok(())
 }
 
-async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow::Result<()> {
+async fn scenario(p: &TestPanel, port: u16, suffix: &str) -> anyhow::Result<()> {
+    let dg = |n: &str, t: &str| dig(port, n, t, &["+short"]);
     let root = p.admin().await?;
     let (_, pkg) = p
         .post(
@@ -83,8 +105,8 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
     assert_eq!(z["records"][0]["name"], "www");
     let zid = s(&z["zone"]["id"]);
     job_done(p, &client_a, &s(&z["job_id"])).await?;
-    assert_eq!(pdns.dig(&format!("www.{zone_a}"), "CNAME"), [format!("{zone_a}.")]);
-    let mut ns = pdns.dig(&zone_a, "NS");
+    assert_eq!(dg(&format!("www.{zone_a}"), "CNAME"), [format!("{zone_a}.")]);
+    let mut ns = dg(&zone_a, "NS");
     ns.sort();
     assert_eq!(ns, ["ns1.berth.localhost.", "ns2.berth.localhost."]);
     let recs = format!("/api/v1/dns/zones/{zid}/records");
@@ -109,18 +131,18 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         last_job = s(&r["job_id"]);
     }
     job_done(p, &client_a, &last_job).await?;
-    assert_eq!(pdns.dig(&zone_a, "A"), ["192.0.2.10"]);
-    assert_eq!(pdns.dig(&zone_a, "MX"), ["10 mail.example.net."]);
-    assert_eq!(pdns.dig(&zone_a, "TXT"), ["\"v=spf1 mx -all\""]);
-    assert_eq!(pdns.dig(&format!("mail.{zone_a}"), "AAAA"), ["2001:db8::25"]);
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.10"]);
+    assert_eq!(dg(&zone_a, "MX"), ["10 mail.example.net."]);
+    assert_eq!(dg(&zone_a, "TXT"), ["\"v=spf1 mx -all\""]);
+    assert_eq!(dg(&format!("mail.{zone_a}"), "AAAA"), ["2001:db8::25"]);
     assert_eq!(
-        pdns.dig(&format!("_sip._tcp.{zone_a}"), "SRV"),
+        dg(&format!("_sip._tcp.{zone_a}"), "SRV"),
         ["10 5 5060 sip.example.net."]
     );
     let (_, zone) = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_a).await?;
     assert!(zone["serial"].as_i64().is_some_and(|n| n > 0), "{zone}");
     assert_eq!(zone["records"], 8);
-    assert_eq!(pdns.dig(&format!("ftp.{zone_a}"), "CNAME"), ["www.example.net."]);
+    assert_eq!(dg(&format!("ftp.{zone_a}"), "CNAME"), ["www.example.net."]);
 
     // Change a record: answered within a second of the call.
     let (_, list) = p.get(&recs, &client_a).await?;
@@ -142,7 +164,7 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         .await?;
     assert_eq!(st, StatusCode::OK, "{r}");
     job_done(p, &client_a, &s(&r["job_id"])).await?;
-    assert_eq!(pdns.dig(&zone_a, "A"), ["192.0.2.99"]);
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.99"]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(1),
         "{:?}",
@@ -243,7 +265,7 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         .await?;
     assert_eq!(st, StatusCode::CREATED, "{zb}");
     job_done(p, &client_b, &s(&zb["job_id"])).await?;
-    let soa = pdns.dig(&format!("{tb}.test"), "SOA");
+    let soa = dg(&format!("{tb}.test"), "SOA");
     assert!(
         soa[0].starts_with("ns1.berth.localhost. hostmaster.berth.localhost."),
         "{soa:?}"
@@ -253,7 +275,7 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         .await?;
     assert_eq!(st, StatusCode::ACCEPTED, "{d}");
     job_done(p, &client_b, &s(&d["job_ids"][0])).await?;
-    let full = dig(pdns.dns_port, &format!("{tb}.test"), "SOA", &[]);
+    let full = dig(port, &format!("{tb}.test"), "SOA", &[]);
     assert!(full.iter().any(|l| l.contains("status: REFUSED")), "{full:?}");
 
     // Audit rows name the changes.
@@ -305,8 +327,8 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         .await?;
     assert_eq!(st, StatusCode::OK, "{r}");
     job_done(p, &client_a, &s(&r["job_id"])).await?;
-    assert_eq!(pdns.dig(&format!("h4999.{zone_a}"), "A"), ["10.0.19.250"]);
-    assert!(pdns.dig(&zone_a, "MX").is_empty(), "replaced, not added");
+    assert_eq!(dg(&format!("h4999.{zone_a}"), "A"), ["10.0.19.250"]);
+    assert!(dg(&zone_a, "MX").is_empty(), "replaced, not added");
     let mut jobs = std::collections::BTreeSet::new();
     let calls = (0..20).map(|i| {
         p.post(
@@ -323,7 +345,7 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
         job_done(p, &client_a, j).await?;
     }
     assert!(jobs.len() < 20, "20 changes, {} applies", jobs.len());
-    assert_eq!(pdns.dig(&format!("burst19.{zone_a}"), "A"), ["192.0.2.50"]);
+    assert_eq!(dg(&format!("burst19.{zone_a}"), "A"), ["192.0.2.50"]);
 
     // Deleting tenant A takes its zone off the server.
     let (st, _) = p.delete(&format!("/api/v1/tenants/{tenant_a}"), &root).await?;
@@ -337,6 +359,6 @@ async fn scenario(p: &TestPanel, pdns: &PowerDnsServer, suffix: &str) -> anyhow:
     for j in jobs["items"].as_array().cloned().unwrap_or_default() {
         job_done(p, &root, &s(&j["id"])).await?;
     }
-    assert!(pdns.dig(&zone_a, "A").is_empty(), "no longer served");
+    assert!(dg(&zone_a, "A").is_empty(), "no longer served");
     Ok(())
 }
