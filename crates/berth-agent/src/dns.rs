@@ -72,6 +72,9 @@ impl DnsOpError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneState {
     pub serial: u32,
+    /// The DS records for the registrar when the zone is signed.
+    #[serde(default)]
+    pub ds: Vec<String>,
     /// rrsets changed by this apply (0: it was already so; BIND: 1 when
     /// the zone file changed).
     pub changed: usize,
@@ -175,6 +178,11 @@ impl DnsServers {
         if self.cfg.powerdns.is_none()
             && let Some(b) = &self.cfg.bind
         {
+            if spec.dnssec {
+                return Err(DnsOpError::Invalid(
+                    "DNSSEC is served by PowerDNS nodes; this node runs BIND".into(),
+                ));
+            }
             return self.bind_apply(b, spec).await;
         }
         let desired = pdns_rrsets(spec).map_err(DnsOpError::Invalid)?;
@@ -207,12 +215,79 @@ impl DnsServers {
                 patch.len()
             }
         };
+        let ds = self.pdns_dnssec(&spec.zone, spec.dnssec).await?;
         let serial = self
             .get_zone_with(&spec.zone, false)
             .await?
             .map(|z| z.serial)
             .unwrap_or(0);
-        Ok(ZoneState { serial, changed })
+        Ok(ZoneState { serial, changed, ds })
+    }
+
+    /// Sign `zone` or stop signing it; the DS records when signed.
+    /// PowerDNS signs on the fly with the zone's keys (its backend needs
+    /// DNSSEC enabled: `gsqlite3-dnssec=yes`).
+    async fn pdns_dnssec(&self, zone: &DomainName, on: bool) -> Result<Vec<String>, DnsOpError> {
+        #[derive(Deserialize)]
+        struct Key {
+            id: u64,
+            #[serde(default)]
+            ds: Vec<String>,
+        }
+        let p = self.pdns()?;
+        let keys_url = Self::url(p, &format!("/zones/{zone}./cryptokeys"));
+        let resp = self.send(self.http.get(&keys_url)).await?;
+        if !resp.status().is_success() {
+            return Err(DnsOpError::Refused(format!(
+                "{}: {}",
+                resp.status(),
+                pdns_error(&resp.text().await.unwrap_or_default())
+            )));
+        }
+        let keys: Vec<Key> = resp
+            .json()
+            .await
+            .map_err(|e| DnsOpError::Refused(format!("unreadable keys: {e}")))?;
+        if !on {
+            for k in &keys {
+                let resp = self.send(self.http.delete(format!("{keys_url}/{}", k.id))).await?;
+                expect_ok(resp).await?;
+            }
+            if !keys.is_empty() {
+                self.pdns_flush(zone).await?;
+            }
+            return Ok(Vec::new());
+        }
+        if !keys.is_empty() {
+            return Ok(keys.into_iter().flat_map(|k| k.ds).collect());
+        }
+        let resp = self
+            .send(self.http.post(&keys_url).json(&serde_json::json!({
+                "keytype": "csk", "active": true, "published": true, "algorithm": "ecdsa256"
+            })))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(DnsOpError::Refused(format!(
+                "signing key: {}",
+                pdns_error(&resp.text().await.unwrap_or_default())
+            )));
+        }
+        let key: Key = resp
+            .json()
+            .await
+            .map_err(|e| DnsOpError::Refused(format!("unreadable key: {e}")))?;
+        self.pdns_flush(zone).await?;
+        Ok(key.ds)
+    }
+
+    /// Drop the zone's answers from PowerDNS's packet cache: key changes
+    /// do not purge it (record changes through the API do).
+    async fn pdns_flush(&self, zone: &DomainName) -> Result<(), DnsOpError> {
+        let p = self.pdns()?;
+        let resp = self
+            .send(self.http.put(Self::url(p, &format!("/cache/flush?domain={zone}."))))
+            .await?;
+        expect_ok(resp).await
     }
 
     /// Stop serving `zone` (nothing when it is not there).
@@ -268,7 +343,11 @@ impl DnsServers {
         if let (Some(o), Some(serial)) = (&old, old_serial) {
             next.serial = serial;
             if &berth_services::dns::render_bind_zone(&next).map_err(DnsOpError::Invalid)? == o {
-                return Ok(ZoneState { serial, changed: 0 });
+                return Ok(ZoneState {
+                    serial,
+                    changed: 0,
+                    ds: Vec::new(),
+                });
             }
             next.serial = spec.serial.max(serial.wrapping_add(1));
         }
@@ -316,6 +395,7 @@ impl DnsServers {
         Ok(ZoneState {
             serial: next.serial,
             changed: 1,
+            ds: Vec::new(),
         })
     }
 

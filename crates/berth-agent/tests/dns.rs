@@ -29,6 +29,7 @@ fn spec(records: Vec<Record>) -> ZoneSpec {
         soa: SoaTimers::default(),
         ttl: 3600,
         records,
+        dnssec: false,
     }
 }
 
@@ -46,7 +47,53 @@ async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
     });
     exercise(&dns, srv.dns_port)
         .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", srv.log()))?;
+    dnssec(&dns, srv.dns_port)
+        .await
         .map_err(|e| anyhow::anyhow!("{e}\n{}", srv.log()))
+}
+
+/// Signed on PowerDNS: answers carry RRSIGs, and the DS the agent reports
+/// is the one BIND's `dnssec-dsfromkey` computes from the served DNSKEY.
+async fn dnssec(dns: &DnsServers, port: u16) -> anyhow::Result<()> {
+    let mut signed = spec(vec![rec("@", "A", "192.0.2.10")]);
+    signed.zone = DomainName::parse("signed.test")?;
+    signed.hostmaster = "hostmaster@signed.test".into();
+    let unsigned = dns.apply_zone(&signed).await?;
+    assert!(unsigned.ds.is_empty());
+    signed.dnssec = true;
+    let st = dns.apply_zone(&signed).await?;
+    assert!(!st.ds.is_empty(), "{st:?}");
+    let again = dns.apply_zone(&signed).await?;
+    assert_eq!(again.ds, st.ds, "the same key, not a new one");
+    let answer = dig(port, "signed.test", "A", &["+dnssec", "+norec"]);
+    assert!(answer.iter().any(|l| l.contains("RRSIG")), "{answer:?}");
+    let dnskey = dig(port, "signed.test", "DNSKEY", &["+noall", "+answer"]);
+    let keyfile = tempfile::NamedTempFile::new()?;
+    std::fs::write(keyfile.path(), dnskey.join("\n") + "\n")?;
+    #[allow(clippy::disallowed_methods)] // the test runs BIND's tool directly
+    let out = std::process::Command::new("/usr/bin/dnssec-dsfromkey")
+        .args(["-2", "-f"])
+        .arg(keyfile.path())
+        .arg("signed.test")
+        .output()?;
+    let expected = String::from_utf8_lossy(&out.stdout);
+    // "signed.test. IN DS <tag> 13 2 <digest>" against PowerDNS's "<tag> 13 2 <digest>".
+    let want: Vec<String> = expected
+        .lines()
+        .filter_map(|l| l.split_once(" DS ").map(|(_, r)| r.to_ascii_lowercase()))
+        .collect();
+    assert!(!want.is_empty(), "{expected} {}", String::from_utf8_lossy(&out.stderr));
+    for w in &want {
+        assert!(st.ds.iter().any(|d| d.to_ascii_lowercase() == *w), "{w} in {:?}", st.ds);
+    }
+    signed.dnssec = false;
+    let off = dns.apply_zone(&signed).await?;
+    assert!(off.ds.is_empty());
+    let answer = dig(port, "signed.test", "A", &["+dnssec", "+norec"]);
+    assert!(!answer.iter().any(|l| l.contains("RRSIG")), "{answer:?}");
+    dns.remove_zone(&signed.zone).await?;
+    Ok(())
 }
 
 #[tokio::test]

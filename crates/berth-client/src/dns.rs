@@ -3,7 +3,9 @@
 use crate::{Client, ClientError};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
-use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, ZoneCreated, ZoneQuery};
+use berth_proto::api::dns::{
+    CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
+};
 use berth_proto::dns::RecordWire;
 use berth_proto::{DnsRecordId, DnsZoneId};
 use reqwest::Method;
@@ -22,6 +24,12 @@ impl Client {
     /// `GET /api/v1/dns/zones/{id}`.
     pub async fn get_zone(&self, id: DnsZoneId) -> Result<DnsZone, ClientError> {
         self.get(&format!("/api/v1/dns/zones/{id}")).await
+    }
+
+    /// `PATCH /api/v1/dns/zones/{id}`.
+    pub async fn update_zone(&self, id: DnsZoneId, req: &UpdateZone) -> Result<ZoneChanged, ClientError> {
+        self.send_json(Method::PATCH, &format!("/api/v1/dns/zones/{id}"), req)
+            .await
     }
 
     /// `DELETE /api/v1/dns/zones/{id}` (202).

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 macro_rules! zone_cols {
     () => {
-        "z.id, z.tenant_id, z.name, z.node_id, z.serial, z.last_job_id, z.created_at, \
+        "z.id, z.tenant_id, z.name, z.node_id, z.serial, z.last_job_id, z.created_at, z.dnssec, z.ds, \
          COALESCE((SELECT n.name FROM nodes n WHERE n.id = z.node_id), 'local') AS node_name, \
          (SELECT COUNT(*) FROM dns_records r WHERE r.zone_id = z.id) AS record_count"
     };
@@ -24,6 +24,12 @@ fn decode_zone(r: &AnyRow) -> DbResult<DnsZone> {
         node: s(r, "node_name")?,
         serial: oi(r, "serial")?,
         records: i(r, "record_count")?,
+        dnssec: i(r, "dnssec")? != 0,
+        ds: crate::row::os(r, "ds")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| crate::corrupt(format!("ds: {e}")))?
+            .unwrap_or_default(),
         last_job_id: oparse::<JobId>(r, "last_job_id")?,
         created_at: ts(r, "created_at")?,
     })
@@ -157,9 +163,12 @@ pub async fn set_zone_job(c: &mut Conn, id: DnsZoneId, job: JobId) -> DbResult<(
     Ok(())
 }
 
-pub async fn set_serial(c: &mut Conn, id: DnsZoneId, serial: u32) -> DbResult<()> {
-    sqlx::query("UPDATE dns_zones SET serial = $1 WHERE id = $2")
+/// What the server reported after an apply: its serial and, when signed,
+/// the DS records.
+pub async fn set_served(c: &mut Conn, id: DnsZoneId, serial: u32, ds: &[String]) -> DbResult<()> {
+    sqlx::query("UPDATE dns_zones SET serial = $1, ds = $2 WHERE id = $3")
         .bind(i64::from(serial))
+        .bind((!ds.is_empty()).then(|| serde_json::Value::from(ds.to_vec()).to_string()))
         .bind(id.to_string())
         .execute(&mut *c)
         .await?;
@@ -267,6 +276,15 @@ pub async fn count_zones(c: &mut Conn, tenant: TenantId) -> DbResult<i64> {
 pub async fn delete_records(c: &mut Conn, zone: DnsZoneId) -> DbResult<()> {
     sqlx::query("DELETE FROM dns_records WHERE zone_id = $1")
         .bind(zone.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_dnssec(c: &mut Conn, id: DnsZoneId, on: bool) -> DbResult<()> {
+    sqlx::query("UPDATE dns_zones SET dnssec = $1 WHERE id = $2")
+        .bind(i64::from(on))
+        .bind(id.to_string())
         .execute(&mut *c)
         .await?;
     Ok(())

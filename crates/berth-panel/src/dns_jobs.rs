@@ -152,11 +152,12 @@ impl JobHandler for ZoneApply {
                     .and_then(|t| u32::try_from(t).ok())
                     .unwrap_or(3600),
                 records,
+                dnssec: zone.dnssec,
             };
             let n = spec.records.len();
             let st = on_node(&self.node, &self.pki, ctx, node, DnsRequest::ApplyZone { spec }).await?;
             let mut c = ctx.db().conn().await.map_err(db_err)?;
-            zones::set_serial(&mut c, id, st.serial).await.map_err(db_err)?;
+            zones::set_served(&mut c, id, st.serial, &st.ds).await.map_err(db_err)?;
             ctx.log(
                 "info",
                 format!(
@@ -165,7 +166,13 @@ impl JobHandler for ZoneApply {
                 ),
             )
             .await;
-            Ok(Some(serde_json::json!({ "serial": st.serial, "changed": st.changed })))
+            if !st.ds.is_empty() {
+                ctx.log("info", format!("signed; DS for the registrar: {}", st.ds.join(" | ")))
+                    .await;
+            }
+            Ok(Some(
+                serde_json::json!({ "serial": st.serial, "changed": st.changed, "ds": st.ds }),
+            ))
         })
     }
 }

@@ -508,6 +508,9 @@ pub struct ZoneSpec {
     pub soa: SoaTimers,
     pub ttl: u32,
     pub records: Vec<Record>,
+    /// Sign the zone (PowerDNS: one ECDSA P-256 combined signing key).
+    #[serde(default)]
+    pub dnssec: bool,
 }
 
 impl ZoneSpec {

@@ -66,7 +66,7 @@ impl PowerDnsServer {
         std::fs::write(
             d.join("pdns.conf"),
             format!(
-                "launch=gsqlite3\ngsqlite3-database={}\nlocal-address=127.0.0.1\nlocal-port={dns_port}\n\
+                "launch=gsqlite3\ngsqlite3-database={}\ngsqlite3-dnssec=yes\nlocal-address=127.0.0.1\nlocal-port={dns_port}\n\
                  socket-dir={}\napi=yes\napi-key={api_key}\nwebserver=yes\nwebserver-address=127.0.0.1\n\
                  webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nsetuid=pdns\nsetgid=pdns\n\
                  daemon=no\nguardian=no\ndisable-syslog=yes\nloglevel=4\n",

@@ -20,7 +20,9 @@ use berth_db::jobs::NewJob;
 use berth_db::{Conn, packages, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
-use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, ZoneCreated, ZoneQuery};
+use berth_proto::api::dns::{
+    CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
+};
 use berth_proto::api::nodes::{NodeRole, NodeState};
 use berth_proto::api::packages::Resource;
 use berth_proto::api::tenants::TenantStatus;
@@ -275,6 +277,54 @@ pub async fn get_zone(
     let scope = auth.authorize(Permission::DnsRead)?;
     let mut c = st.db.conn().await?;
     Ok(Reply(zones::get_zone(&mut c, &scope, id).await?))
+}
+
+/// Change a zone's settings: sign it (DNSSEC, PowerDNS nodes) or stop.
+/// The DS records appear on the zone once its apply job has run.
+#[utoipa::path(patch, path = "/api/v1/dns/zones/{id}", tag = "dns", params(("id" = DnsZoneId, Path)),
+    request_body = UpdateZone,
+    responses((status = 200, body = ZoneChanged), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+    Json(req): Json<UpdateZone>,
+) -> ApiResult<Reply<ZoneChanged>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    // The panel's own node says what it serves with; an enrolled node's
+    // apply job says so when it cannot sign.
+    let local_bind = st
+        .node
+        .as_ref()
+        .is_some_and(|n| n.dns().config().powerdns.is_none() && n.dns().config().bind.is_some());
+    if req.dnssec == Some(true) && zone.node == "local" && local_bind {
+        return Err(ApiError::invalid_field(
+            "dnssec",
+            "this zone's node serves DNS with BIND; DNSSEC is served by PowerDNS nodes",
+        ));
+    }
+    if let Some(on) = req.dnssec {
+        zones::set_dnssec(&mut tx, id, on).await?;
+    }
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    let after = zones::get_zone(&mut tx, &scope, id).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.zone.update",
+            id.to_string(),
+            json!({ "zone": zone.name, "dnssec": { "before": zone.dnssec, "after": after.dnssec }, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(ZoneChanged { zone: after, job_id }))
 }
 
 /// Delete a zone: its server stops answering for it.
@@ -544,6 +594,7 @@ pub async fn export_zone(
         soa: berth_proto::dns::SoaTimers::default(),
         ttl,
         records,
+        dnssec: false,
     };
     let text = berth_services::dns::render_bind_zone(&spec).map_err(ApiError::internal)?;
     Ok((

@@ -127,7 +127,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
                 .routes(routes!(dns::list_records, dns::create_record, dns::replace_records))
                 .layer(axum::extract::DefaultBodyLimit::max(dns::MAX_ZONE_BODY)),
         )
-        .routes(routes!(dns::get_zone, dns::delete_zone))
+        .routes(routes!(dns::get_zone, dns::update_zone, dns::delete_zone))
         .routes(routes!(dns::update_record, dns::delete_record))
         .routes(routes!(dns::export_zone))
 }

@@ -55,7 +55,7 @@ async fn dns_zones_on_real_powerdns_and_bind() -> anyhow::Result<()> {
             anyhow::ensure!(node.is_some(), "the local node did not start");
             let p = TestPanel::attach(t, url, db, stop, task);
             let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-            scenario(&p, port, &suffix).await.map_err(|e| {
+            scenario(&p, port, backend, &suffix).await.map_err(|e| {
                 anyhow::anyhow!(
                     "{backend}: {e}\n{}",
                     if backend == "bind" { bind.log() } else { pdns.log() }
@@ -66,7 +66,7 @@ async fn dns_zones_on_real_powerdns_and_bind() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn scenario(p: &TestPanel, port: u16, suffix: &str) -> anyhow::Result<()> {
+async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyhow::Result<()> {
     let dg = |n: &str, t: &str| dig(port, n, t, &["+short"]);
     let root = p.admin().await?;
     let (_, pkg) = p
@@ -294,6 +294,41 @@ async fn scenario(p: &TestPanel, port: u16, suffix: &str) -> anyhow::Result<()> 
     ] {
         assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
     }
+
+    // DNSSEC: signed on PowerDNS (answers carry RRSIGs, the zone shows its
+    // DS); refused by a BIND node, and the zone keeps being served.
+    let (st, ch) = p
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/dns/zones/{zid}"),
+            Some(&client_a),
+            Some(json!({ "dnssec": true })),
+        )
+        .await?;
+    if backend == "powerdns" {
+        assert_eq!(st, StatusCode::OK, "{ch}");
+        job_done(p, &client_a, &s(&ch["job_id"])).await?;
+        let (_, zone) = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_a).await?;
+        assert_eq!(zone["dnssec"], true);
+        assert!(zone["ds"].as_array().is_some_and(|d| !d.is_empty()), "{zone}");
+        let answer = dig(port, &zone_a, "A", &["+dnssec", "+norec"]);
+        assert!(answer.iter().any(|l| l.contains("RRSIG")), "{answer:?}");
+    } else {
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "BIND nodes do not sign: {ch}");
+        assert_eq!(dg(&zone_a, "A"), ["192.0.2.99"]);
+    }
+    let (st, ch) = p
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/dns/zones/{zid}"),
+            Some(&client_a),
+            Some(json!({ "dnssec": false })),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{ch}");
+    job_done(p, &client_a, &s(&ch["job_id"])).await?;
+    let (_, zone) = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_a).await?;
+    assert_eq!(zone["ds"], json!([]), "{zone}");
 
     // Export: the zone file as served, checked by BIND's own checker.
     let resp = p

@@ -16,6 +16,10 @@ pub struct DnsZone {
     /// before the first).
     pub serial: Option<i64>,
     pub records: i64,
+    /// Signed (PowerDNS nodes).
+    pub dnssec: bool,
+    /// The DS records to give the registrar, once the zone is signed.
+    pub ds: Vec<String>,
     pub last_job_id: Option<JobId>,
     pub created_at: Timestamp,
 }
@@ -56,6 +60,21 @@ pub struct ZoneCreated {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordChanged {
     pub record: Option<DnsRecord>,
+    pub job_id: JobId,
+}
+
+/// `PATCH /api/v1/dns/zones/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateZone {
+    /// Sign the zone (PowerDNS nodes), or stop signing it.
+    pub dnssec: Option<bool>,
+}
+
+/// A zone change and the job that applies it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ZoneChanged {
+    pub zone: DnsZone,
     pub job_id: JobId,
 }
 

@@ -60,6 +60,15 @@ pub enum ZonesCmd {
     },
     /// Print the zone as a zone file (BIND's format).
     Export { zone: String },
+    /// Sign the zone (DNSSEC, on PowerDNS nodes) or stop signing it; `show`
+    /// then lists the DS records for the registrar.
+    Dnssec {
+        zone: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -200,6 +209,15 @@ pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
                     ("node", z.node.clone()),
                     ("records", z.records.to_string()),
                     ("serial", opt(z.serial)),
+                    ("dnssec", if z.dnssec { "on".into() } else { "off".into() }),
+                    (
+                        "ds",
+                        if z.ds.is_empty() {
+                            "-".into()
+                        } else {
+                            z.ds.join("\n    ")
+                        },
+                    ),
                     ("tenant", z.tenant_id.to_string()),
                     ("last job", opt(z.last_job_id)),
                     ("created", ts(z.created_at)),
@@ -246,6 +264,19 @@ pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
                 Some(j) => done(ctx, *j, wait).await,
                 None => Ok(ExitCode::SUCCESS),
             }
+        }
+        DnsCmd::Zones(ZonesCmd::Dnssec { zone, state, wait }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let changed = c
+                .update_zone(
+                    z.id,
+                    &berth_proto::api::dns::UpdateZone {
+                        dnssec: Some(state == "on"),
+                    },
+                )
+                .await?;
+            ctx.emit(&changed, |ch| println!("job: {}", ch.job_id))?;
+            done(ctx, changed.job_id, wait).await
         }
         DnsCmd::Zones(ZonesCmd::Export { zone }) => {
             let z = find_zone(ctx, &zone).await?;
