@@ -4,7 +4,8 @@ use crate::{Client, ClientError};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
 use berth_proto::api::dns::{
-    CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
+    CreateZone, DnsRecord, DnsZone, ImportDiff, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated,
+    ZoneQuery,
 };
 use berth_proto::dns::RecordWire;
 use berth_proto::{DnsRecordId, DnsZoneId};
@@ -69,6 +70,19 @@ impl Client {
     pub async fn replace_records(&self, zone: DnsZoneId, r: &[RecordWire]) -> Result<RecordsReplaced, ClientError> {
         self.send_json(Method::PUT, &format!("/api/v1/dns/zones/{zone}/records"), r)
             .await
+    }
+
+    /// `POST /api/v1/dns/zones/{id}/import[?apply=true]` with a zone file.
+    pub async fn import_zone(&self, zone: DnsZoneId, text: String, apply: bool) -> Result<ImportDiff, ClientError> {
+        let path = format!(
+            "/api/v1/dns/zones/{zone}/import{}",
+            if apply { "?apply=true" } else { "" }
+        );
+        let rb = self
+            .request(Method::POST, self.endpoint(&path)?)
+            .header(reqwest::header::CONTENT_TYPE, "text/plain")
+            .body(text);
+        self.call(rb).await
     }
 
     /// `GET /api/v1/dns/zones/{id}/export`: the zone file.

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod backoff;
 pub mod db_secrets;
 pub mod dns_zone;
+pub mod dns_zonefile;
 pub mod password_policy;
 pub mod quota;
 pub mod schedule;

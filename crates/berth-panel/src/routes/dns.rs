@@ -21,7 +21,8 @@ use berth_db::{Conn, packages, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
 use berth_proto::api::dns::{
-    CreateZone, DnsRecord, DnsZone, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
+    CreateZone, DnsRecord, DnsZone, ImportDiff, ImportQuery, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged,
+    ZoneCreated, ZoneQuery,
 };
 use berth_proto::api::nodes::{NodeRole, NodeState};
 use berth_proto::api::packages::Resource;
@@ -608,4 +609,76 @@ pub async fn export_zone(
         text,
     )
         .into_response())
+}
+
+/// Import a zone file (the request body, text, at most 8 MiB): parsed and
+/// checked whole; answers what would be added and removed. With
+/// `?apply=true` the zone's records become the file's, in one transaction
+/// and one apply job.
+#[utoipa::path(post, path = "/api/v1/dns/zones/{id}/import", tag = "dns", params(("id" = DnsZoneId, Path), ImportQuery),
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = ImportDiff), (status = 404, body = ApiErrorBody), (status = 413, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn import_zone(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Body,
+) -> ApiResult<Reply<ImportDiff>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    let bytes = axum::body::to_bytes(body, berth_core::dns_zonefile::MAX_ZONE_FILE)
+        .await
+        .map_err(|_| ApiError::new(berth_proto::ErrorCode::PayloadTooLarge, "a zone file is at most 8 MiB"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::invalid("the zone file is not UTF-8 text"))?;
+    let ttl = default_ttl(&st).await;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let parsed = berth_core::dns_zonefile::parse_zone_file(&zone.name, text, ttl)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    check(&zone, &parsed.records)?;
+    let current = zones::parsed_records(&mut tx, id).await?;
+    let wire = |r: &Record| RecordWire::from(r.clone());
+    let add: Vec<RecordWire> = parsed
+        .records
+        .iter()
+        .filter(|r| !current.contains(r))
+        .map(wire)
+        .collect();
+    let remove: Vec<RecordWire> = current
+        .iter()
+        .filter(|r| !parsed.records.contains(r))
+        .map(wire)
+        .collect();
+    let unchanged = parsed.records.len() - add.len();
+    let mut job_id = None;
+    if q.apply == Some(true) {
+        zones::delete_records(&mut tx, id).await?;
+        for r in &parsed.records {
+            zones::insert_record(&mut tx, id, r).await?;
+        }
+        let job = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+        audit(
+            &mut tx,
+            &auth,
+            ev(
+                zone.tenant_id,
+                "dns.zone.import",
+                id.to_string(),
+                json!({ "zone": zone.name, "added": add.len(), "removed": remove.len(), "unchanged": unchanged,
+                    "job_id": job }),
+            ),
+        )
+        .await?;
+        tx.commit().await.map_err(berth_db::DbError::from)?;
+        st.engine.wake();
+        job_id = Some(job);
+    }
+    Ok(Reply(ImportDiff {
+        add,
+        remove,
+        unchanged,
+        ignored: parsed.ignored,
+        job_id,
+    }))
 }

@@ -130,6 +130,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(dns::get_zone, dns::update_zone, dns::delete_zone))
         .routes(routes!(dns::update_record, dns::delete_record))
         .routes(routes!(dns::export_zone))
+        .routes(routes!(dns::import_zone))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

@@ -348,6 +348,52 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
         .arg(zf.path())
         .output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // Import: the export reads back as no change; an edited copy shows its
+    // diff, changes nothing until applied, then is served.
+    let import = |body: String, apply: bool| {
+        let url = format!(
+            "{}/api/v1/dns/zones/{zid}/import{}",
+            p.url,
+            if apply { "?apply=true" } else { "" }
+        );
+        let (http, token) = (p.http.clone(), client_a.clone());
+        async move {
+            let r = http.post(url).bearer_auth(token).body(body).send().await?;
+            let st = r.status();
+            anyhow::Ok((st, r.json::<Value>().await.unwrap_or(Value::Null)))
+        }
+    };
+    let (st, d) = import(text.clone(), false).await?;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(
+        (d["add"].as_array().map(Vec::len), d["remove"].as_array().map(Vec::len)),
+        (Some(0), Some(0)),
+        "{d}"
+    );
+    assert_eq!(d["ignored"].as_array().map(Vec::len), Some(3), "SOA and two NS: {d}");
+    let edited = text.replace("192.0.2.99", "192.0.2.77") + "imported 300 IN A 192.0.2.78\n";
+    let (_, d) = import(edited.clone(), false).await?;
+    assert_eq!(
+        (d["add"].as_array().map(Vec::len), d["remove"].as_array().map(Vec::len)),
+        (Some(2), Some(1)),
+        "{d}"
+    );
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.99"], "a preview changes nothing");
+    let (st, d) = import(edited, true).await?;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    job_done(p, &client_a, &s(&d["job_id"])).await?;
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.77"]);
+    assert_eq!(dg(&format!("imported.{zone_a}"), "A"), ["192.0.2.78"]);
+    for hostile in [
+        "$INCLUDE /etc/passwd\n".to_owned(),
+        format!("evil.other.example. 300 IN A 192.0.2.1\n"),
+        "x 300 IN TXT \"a\nb\"\n".to_owned(),
+        "@ 300 IN CNAME elsewhere.example.\n".to_owned(),
+    ] {
+        let (st, d) = import(hostile.clone(), true).await?;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{hostile:?}: {d}");
+    }
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.77"], "nothing changed");
 
     // Replace every record at once, in a body far above the default limit
     // (5,000 records); then many single changes at once coalesce into

@@ -78,6 +78,28 @@ pub struct ZoneChanged {
     pub job_id: JobId,
 }
 
+/// `POST /api/v1/dns/zones/{id}/import`: preview (default) or apply.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Replace the zone's records with the file's (default: only show
+    /// what would change).
+    pub apply: Option<bool>,
+}
+
+/// What importing a zone file changes (or changed, when applied).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportDiff {
+    pub add: Vec<crate::dns::RecordWire>,
+    pub remove: Vec<crate::dns::RecordWire>,
+    pub unchanged: usize,
+    /// Read but not imported (the apex SOA and NS: Berth's own).
+    pub ignored: Vec<String>,
+    /// The apply job, when applied.
+    pub job_id: Option<JobId>,
+}
+
 /// All records replaced, and the job that applies the zone.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordsReplaced {

@@ -60,6 +60,16 @@ pub enum ZonesCmd {
     },
     /// Print the zone as a zone file (BIND's format).
     Export { zone: String },
+    /// Read a zone file and show what it would add and remove; `--apply`
+    /// makes the zone's records the file's.
+    Import {
+        zone: String,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        wait: bool,
+    },
     /// Sign the zone (DNSSEC, on PowerDNS nodes) or stop signing it; `show`
     /// then lists the DS records for the registrar.
     Dnssec {
@@ -277,6 +287,41 @@ pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
                 .await?;
             ctx.emit(&changed, |ch| println!("job: {}", ch.job_id))?;
             done(ctx, changed.job_id, wait).await
+        }
+        DnsCmd::Zones(ZonesCmd::Import {
+            zone,
+            file,
+            apply,
+            wait,
+        }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let diff = c.import_zone(z.id, text, apply).await?;
+            ctx.emit(&diff, |d| {
+                for r in &d.add {
+                    println!("+ {} {} {} {}", r.name, opt(r.ttl), r.rtype, r.content);
+                }
+                for r in &d.remove {
+                    println!("- {} {} {} {}", r.name, opt(r.ttl), r.rtype, r.content);
+                }
+                for i in &d.ignored {
+                    println!("  ignored: {i}");
+                }
+                println!(
+                    "{} to add, {} to remove, {} unchanged{}",
+                    d.add.len(),
+                    d.remove.len(),
+                    d.unchanged,
+                    match d.job_id {
+                        Some(j) => format!("; applied, job {j}"),
+                        None => "; nothing changed (--apply to import)".into(),
+                    }
+                );
+            })?;
+            match diff.job_id {
+                Some(j) => done(ctx, j, wait).await,
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         DnsCmd::Zones(ZonesCmd::Export { zone }) => {
             let z = find_zone(ctx, &zone).await?;
