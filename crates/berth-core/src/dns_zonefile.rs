@@ -243,7 +243,7 @@ pub fn parse_zone_file(zone: &DomainName, text: &str, default_ttl: u32) -> Resul
         last_owner = Some(owner.clone());
         let mut ttl = None;
         let mut rtype = None;
-        while let Some(tok) = t.next() {
+        for tok in t.by_ref() {
             if ttl.is_none()
                 && let Some(v) = ttl_value(tok)
             {
