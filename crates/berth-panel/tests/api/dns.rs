@@ -386,7 +386,7 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
     assert_eq!(dg(&format!("imported.{zone_a}"), "A"), ["192.0.2.78"]);
     for hostile in [
         "$INCLUDE /etc/passwd\n".to_owned(),
-        format!("evil.other.example. 300 IN A 192.0.2.1\n"),
+        "evil.other.example. 300 IN A 192.0.2.1\n".to_owned(),
         "x 300 IN TXT \"a\nb\"\n".to_owned(),
         "@ 300 IN CNAME elsewhere.example.\n".to_owned(),
     ] {
