@@ -4,8 +4,8 @@ use crate::{Client, ClientError};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
 use berth_proto::api::dns::{
-    CreateZone, DnsRecord, DnsZone, ImportDiff, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged, ZoneCreated,
-    ZoneQuery,
+    CreateZone, DnsRecord, DnsZone, ImportDiff, MailAuthReport, RecordChanged, RecordsReplaced, SetMailAuth,
+    UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
 };
 use berth_proto::dns::RecordWire;
 use berth_proto::{DnsRecordId, DnsZoneId};
@@ -83,6 +83,17 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "text/plain")
             .body(text);
         self.call(rb).await
+    }
+
+    /// `GET /api/v1/dns/zones/{id}/mail-auth`: the checker's findings.
+    pub async fn mail_auth(&self, zone: DnsZoneId) -> Result<MailAuthReport, ClientError> {
+        self.get(&format!("/api/v1/dns/zones/{zone}/mail-auth")).await
+    }
+
+    /// `PUT /api/v1/dns/zones/{id}/mail-auth`: write SPF and/or DMARC.
+    pub async fn set_mail_auth(&self, zone: DnsZoneId, req: &SetMailAuth) -> Result<MailAuthReport, ClientError> {
+        self.send_json(Method::PUT, &format!("/api/v1/dns/zones/{zone}/mail-auth"), req)
+            .await
     }
 
     /// `GET /api/v1/dns/zones/{id}/export`: the zone file.

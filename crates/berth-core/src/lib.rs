@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod db_secrets;
 pub mod dns_zone;
 pub mod dns_zonefile;
+pub mod mail_auth;
 pub mod password_policy;
 pub mod quota;
 pub mod schedule;

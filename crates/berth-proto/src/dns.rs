@@ -167,8 +167,23 @@ impl fmt::Display for RecordName {
 /// An absolute host name a record points to (no trailing dot; `_` allowed
 /// in labels, as CNAMEs of DKIM keys need). Never an IP address: MX, NS,
 /// SRV and CNAME targets must be names.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "_spf.mailer.example")]
 pub struct Target(String);
+
+impl TryFrom<String> for Target {
+    type Error = InvalidName;
+    fn try_from(s: String) -> Result<Target, InvalidName> {
+        Target::parse(&s)
+    }
+}
+
+impl From<Target> for String {
+    fn from(t: Target) -> String {
+        t.0
+    }
+}
 
 impl Target {
     pub fn parse(s: &str) -> Result<Target, InvalidName> {

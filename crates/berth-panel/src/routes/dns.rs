@@ -21,8 +21,8 @@ use berth_db::{Conn, packages, tenants, usage};
 use berth_proto::api::Page;
 use berth_proto::api::databases::JobsStarted;
 use berth_proto::api::dns::{
-    CreateZone, DnsRecord, DnsZone, ImportDiff, ImportQuery, RecordChanged, RecordsReplaced, UpdateZone, ZoneChanged,
-    ZoneCreated, ZoneQuery,
+    CreateZone, DnsRecord, DnsZone, ImportDiff, ImportQuery, MailAuthReport, RecordChanged, RecordsReplaced,
+    SetMailAuth, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
 };
 use berth_proto::api::nodes::{NodeRole, NodeState};
 use berth_proto::api::packages::Resource;
@@ -680,5 +680,120 @@ pub async fn import_zone(
         unchanged,
         ignored: parsed.ignored,
         job_id,
+    }))
+}
+
+/// What the zone's records say about its mail authentication: SPF, DMARC,
+/// DKIM keys, MX — each finding ok, info, warning or error.
+#[utoipa::path(get, path = "/api/v1/dns/zones/{id}/mail-auth", tag = "dns", params(("id" = DnsZoneId, Path)),
+    responses((status = 200, body = MailAuthReport), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn mail_auth(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+) -> ApiResult<Reply<MailAuthReport>> {
+    let scope = auth.authorize(Permission::DnsRead)?;
+    let mut c = st.db.conn().await?;
+    let zone = zones::get_zone(&mut c, &scope, id).await?;
+    let records = zones::parsed_records(&mut c, id).await?;
+    Ok(Reply(MailAuthReport {
+        zone: zone.name,
+        findings: berth_core::mail_auth::check(&records),
+        job_id: None,
+    }))
+}
+
+/// Write the zone's SPF record (apex) and/or DMARC record (`_dmarc`) from
+/// policies, replacing the ones there; answers the checker's findings.
+#[utoipa::path(put, path = "/api/v1/dns/zones/{id}/mail-auth", tag = "dns", params(("id" = DnsZoneId, Path)),
+    request_body = SetMailAuth,
+    responses((status = 200, body = MailAuthReport), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_mail_auth(
+    State(st): State<SharedState>,
+    auth: Authed,
+    Path(id): Path<DnsZoneId>,
+    Json(req): Json<SetMailAuth>,
+) -> ApiResult<Reply<MailAuthReport>> {
+    let scope = auth.authorize(Permission::DnsWrite)?;
+    if let Some(spf) = &req.spf {
+        if spf.ip.len() > 20 {
+            return Err(ApiError::invalid_field("spf.ip", "at most 20 addresses or networks"));
+        }
+        if spf.include.len() > 8 {
+            return Err(ApiError::invalid_field(
+                "spf.include",
+                "at most 8 includes (SPF allows 10 lookups)",
+            ));
+        }
+    }
+    if let Some(d) = &req.dmarc
+        && d.pct.is_some_and(|p| !(1..=100).contains(&p))
+    {
+        return Err(ApiError::invalid_field("dmarc.pct", "must be 1 to 100"));
+    }
+    let ttl = default_ttl(&st).await;
+    let mut tx = st.db.begin().await?;
+    let zone = writable_zone(&mut tx, &scope, id).await?;
+    let mut records = zones::parsed_records(&mut tx, id).await?;
+    let is_txt = |r: &Record, name: &str, prefix: &str| {
+        r.name.as_str() == name
+            && matches!(&r.data, berth_proto::dns::RecordData::Txt(t) if t.to_ascii_lowercase().starts_with(prefix))
+    };
+    let mut written = Vec::new();
+    let mut add = |records: &mut Vec<Record>, name: &str, text: String| -> ApiResult<()> {
+        let r = parse_record(
+            RecordWire {
+                name: name.into(),
+                rtype: berth_proto::dns::RecordType::Txt,
+                ttl: None,
+                content: text.clone(),
+            },
+            ttl,
+            &zone.name,
+        )?;
+        // One TTL per name and type: follow the name's other TXT records.
+        let same = records
+            .iter()
+            .find(|o| o.name == r.name && o.data.record_type() == berth_proto::dns::RecordType::Txt)
+            .map(|o| o.ttl);
+        records.push(Record {
+            ttl: same.unwrap_or(r.ttl),
+            ..r
+        });
+        written.push(json!({ "name": name, "text": text }));
+        Ok(())
+    };
+    if let Some(spf) = &req.spf {
+        records.retain(|r| !is_txt(r, "@", "v=spf1"));
+        add(&mut records, "@", berth_core::mail_auth::spf_text(spf))?;
+    }
+    if let Some(d) = &req.dmarc {
+        records.retain(|r| !is_txt(r, "_dmarc", "v=dmarc1"));
+        add(&mut records, "_dmarc", berth_core::mail_auth::dmarc_text(d))?;
+    }
+    check(&zone, &records)?;
+    zones::delete_records(&mut tx, id).await?;
+    for r in &records {
+        zones::insert_record(&mut tx, id, r).await?;
+    }
+    let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
+    audit(
+        &mut tx,
+        &auth,
+        ev(
+            zone.tenant_id,
+            "dns.mail_auth.set",
+            id.to_string(),
+            json!({ "zone": zone.name, "written": written, "job_id": job_id }),
+        ),
+    )
+    .await?;
+    tx.commit().await.map_err(berth_db::DbError::from)?;
+    st.engine.wake();
+    Ok(Reply(MailAuthReport {
+        zone: zone.name,
+        findings: berth_core::mail_auth::check(&records),
+        job_id: Some(job_id),
     }))
 }

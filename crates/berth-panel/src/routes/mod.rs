@@ -131,6 +131,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(dns::update_record, dns::delete_record))
         .routes(routes!(dns::export_zone))
         .routes(routes!(dns::import_zone))
+        .routes(routes!(dns::mail_auth, dns::set_mail_auth))
 }
 
 pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<i64>, offset: Option<i64>) -> Page<T> {

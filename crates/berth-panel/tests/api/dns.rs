@@ -295,6 +295,56 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
         assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
     }
 
+    // Mail authentication: the checker names what is missing; SPF and
+    // DMARC written from policies replace the ones there and are served.
+    let ma = format!("/api/v1/dns/zones/{zid}/mail-auth");
+    let (st, rep) = p.get(&ma, &client_a).await?;
+    assert_eq!(st, StatusCode::OK, "{rep}");
+    let has = |rep: &Value, sev: &str, topic: &str| {
+        rep["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| f["severity"] == sev && f["topic"] == topic)
+    };
+    assert!(has(&rep, "error", "dmarc") && has(&rep, "warning", "dkim"), "{rep}");
+    assert!(has(&rep, "ok", "spf"), "the zone's `v=spf1 mx -all`: {rep}");
+    let (st, rep) = p
+        .call(
+            Method::PUT,
+            &ma,
+            Some(&client_a),
+            Some(json!({
+                "spf": { "mx": true, "ip": ["192.0.2.10", "2001:db8::/48"], "include": ["_spf.mailer.example"], "all": "soft_fail" },
+                "dmarc": { "policy": "quarantine", "pct": 50, "rua": ["dmarc@example.net"] }
+            })),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{rep}");
+    assert!(has(&rep, "warning", "spf") && has(&rep, "ok", "dmarc"), "{rep}");
+    job_done(p, &client_a, &s(&rep["job_id"])).await?;
+    assert_eq!(
+        dg(&zone_a, "TXT"),
+        ["\"v=spf1 mx ip4:192.0.2.10 ip6:2001:db8::/48 include:_spf.mailer.example ~all\""],
+        "one SPF record, the old one replaced"
+    );
+    assert_eq!(
+        dg(&format!("_dmarc.{zone_a}"), "TXT"),
+        ["\"v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@example.net\""]
+    );
+    for bad in [
+        json!({ "dmarc": { "policy": "quarantine", "pct": 0 } }),
+        json!({ "dmarc": { "policy": "maybe" } }),
+        json!({ "spf": { "all": "fail", "include": ["evil.example; rm"] } }),
+        json!({ "spf": { "all": "fail", "ip": ["not-an-ip"] } }),
+        json!({ "spf": { "all": "fail", "extra": true } }),
+    ] {
+        let (st, v) = p.call(Method::PUT, &ma, Some(&client_a), Some(bad.clone())).await?;
+        assert!(st.is_client_error(), "{bad}: {st} {v}");
+    }
+    let (st, _) = p.get(&ma, &client_b).await?;
+    assert_eq!(st, StatusCode::NOT_FOUND, "another tenant's zone");
+
     // DNSSEC: signed on PowerDNS (answers carry RRSIGs, the zone shows its
     // DS); refused by a BIND node, and the zone keeps being served.
     let (st, ch) = p

@@ -78,6 +78,97 @@ pub struct ZoneChanged {
     pub job_id: JobId,
 }
 
+/// What SPF says of senders it does not list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpfAll {
+    /// `-all`: reject.
+    Fail,
+    /// `~all`: accept but mark.
+    SoftFail,
+    /// `?all`: no statement.
+    Neutral,
+}
+
+/// An SPF policy; Berth writes the record (`v=spf1 …`).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpfPolicy {
+    /// The domain's MX hosts may send.
+    #[serde(default)]
+    pub mx: bool,
+    /// The domain's A/AAAA hosts may send.
+    #[serde(default)]
+    pub a: bool,
+    /// Addresses or networks that may send.
+    #[serde(default)]
+    pub ip: Vec<crate::api::databases::DbHost>,
+    /// Other domains' SPF to include (a mail provider's).
+    #[serde(default)]
+    pub include: Vec<crate::dns::Target>,
+    pub all: SpfAll,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DmarcStance {
+    None,
+    Quarantine,
+    Reject,
+}
+
+/// A DMARC policy; Berth writes the record at `_dmarc`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DmarcPolicy {
+    pub policy: DmarcStance,
+    #[serde(default)]
+    pub subdomain_policy: Option<DmarcStance>,
+    /// Percentage of failing mail the policy applies to (1–100).
+    #[serde(default)]
+    pub pct: Option<u8>,
+    /// Where aggregate reports go.
+    #[serde(default)]
+    pub rua: Vec<crate::Email>,
+}
+
+/// `PUT /api/v1/dns/zones/{id}/mail-auth`: the records to write (left out:
+/// left as they are).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMailAuth {
+    #[serde(default)]
+    pub spf: Option<SpfPolicy>,
+    #[serde(default)]
+    pub dmarc: Option<DmarcPolicy>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Ok,
+    Info,
+    Warning,
+    Error,
+}
+
+/// One thing the checker found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailAuthFinding {
+    pub severity: Severity,
+    /// `spf`, `dmarc`, `dkim` or `mx`.
+    pub topic: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailAuthReport {
+    pub zone: DomainName,
+    pub findings: Vec<MailAuthFinding>,
+    /// The apply job, after a change.
+    pub job_id: Option<JobId>,
+}
+
 /// `POST /api/v1/dns/zones/{id}/import`: preview (default) or apply.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -5,9 +5,12 @@
 use super::output::{Ctx, opt, page_footer, ts};
 use super::table::{Table, print_fields};
 use anyhow::bail;
-use berth_proto::api::dns::{CreateZone, DnsRecord, DnsZone, ZoneQuery};
-use berth_proto::dns::{RecordType, RecordWire};
-use berth_proto::{AccountName, DnsRecordId, DnsZoneId, DomainName, JobId, TenantId};
+use berth_proto::api::databases::DbHost;
+use berth_proto::api::dns::{
+    CreateZone, DmarcPolicy, DmarcStance, DnsRecord, DnsZone, MailAuthReport, SetMailAuth, SpfAll, SpfPolicy, ZoneQuery,
+};
+use berth_proto::dns::{RecordType, RecordWire, Target};
+use berth_proto::{AccountName, DnsRecordId, DnsZoneId, DomainName, Email, JobId, TenantId};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug)]
@@ -18,6 +21,81 @@ pub enum DnsCmd {
     /// Records of a zone.
     #[command(subcommand)]
     Records(RecordsCmd),
+    /// SPF and DMARC records from policies, and a checker (SPF, DMARC,
+    /// DKIM, MX).
+    #[command(subcommand, name = "mail-auth")]
+    MailAuth(MailAuthCmd),
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AllArg {
+    Fail,
+    SoftFail,
+    Neutral,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum StanceArg {
+    None,
+    Quarantine,
+    Reject,
+}
+
+fn stance(s: StanceArg) -> DmarcStance {
+    match s {
+        StanceArg::None => DmarcStance::None,
+        StanceArg::Quarantine => DmarcStance::Quarantine,
+        StanceArg::Reject => DmarcStance::Reject,
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum MailAuthCmd {
+    /// What is missing or wrong in the zone's mail authentication.
+    Check { zone: String },
+    /// Write SPF (with --spf-all) and/or DMARC (with --dmarc) records.
+    Set {
+        zone: String,
+        /// SPF: the domain's MX hosts may send.
+        #[arg(long)]
+        spf_mx: bool,
+        /// SPF: the domain's A/AAAA hosts may send.
+        #[arg(long)]
+        spf_a: bool,
+        /// SPF: an address or network that may send (repeat).
+        #[arg(long, value_parser = |s: &str| DbHost::try_from(s.to_owned()).map_err(|e| e.to_string()))]
+        spf_ip: Vec<DbHost>,
+        /// SPF: another domain's SPF to include (repeat).
+        #[arg(long, value_parser = |s: &str| Target::parse(s).map_err(|e| e.to_string()))]
+        spf_include: Vec<Target>,
+        /// SPF: what to say of other senders (writes the SPF record).
+        #[arg(long, value_enum)]
+        spf_all: Option<AllArg>,
+        /// DMARC policy (writes the DMARC record).
+        #[arg(long, value_enum)]
+        dmarc: Option<StanceArg>,
+        #[arg(long, value_enum)]
+        dmarc_subdomains: Option<StanceArg>,
+        #[arg(long)]
+        dmarc_pct: Option<u8>,
+        /// Where aggregate reports go (repeat).
+        #[arg(long, value_parser = |s: &str| Email::parse(s).map_err(|e| e.to_string()))]
+        dmarc_rua: Vec<Email>,
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+fn print_findings(r: &MailAuthReport) {
+    let mut t = Table::new(&["SEVERITY", "TOPIC", "FINDING"]);
+    for f in &r.findings {
+        t.row(vec![
+            format!("{:?}", f.severity).to_ascii_lowercase(),
+            f.topic.clone(),
+            f.message.clone(),
+        ]);
+    }
+    t.print();
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -272,6 +350,55 @@ pub async fn run(ctx: &Ctx, cmd: DnsCmd) -> anyhow::Result<ExitCode> {
             })?;
             match jobs.job_ids.first() {
                 Some(j) => done(ctx, *j, wait).await,
+                None => Ok(ExitCode::SUCCESS),
+            }
+        }
+        DnsCmd::MailAuth(MailAuthCmd::Check { zone }) => {
+            let z = find_zone(ctx, &zone).await?;
+            let r = c.mail_auth(z.id).await?;
+            ctx.emit(&r, print_findings)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DnsCmd::MailAuth(MailAuthCmd::Set {
+            zone,
+            spf_mx,
+            spf_a,
+            spf_ip,
+            spf_include,
+            spf_all,
+            dmarc,
+            dmarc_subdomains,
+            dmarc_pct,
+            dmarc_rua,
+            wait,
+        }) => {
+            let z = find_zone(ctx, &zone).await?;
+            if spf_all.is_none() && dmarc.is_none() {
+                bail!("nothing to write: give --spf-all (SPF) and/or --dmarc (DMARC)");
+            }
+            let req = SetMailAuth {
+                spf: spf_all.map(|all| SpfPolicy {
+                    mx: spf_mx,
+                    a: spf_a,
+                    ip: spf_ip,
+                    include: spf_include,
+                    all: match all {
+                        AllArg::Fail => SpfAll::Fail,
+                        AllArg::SoftFail => SpfAll::SoftFail,
+                        AllArg::Neutral => SpfAll::Neutral,
+                    },
+                }),
+                dmarc: dmarc.map(|p| DmarcPolicy {
+                    policy: stance(p),
+                    subdomain_policy: dmarc_subdomains.map(stance),
+                    pct: dmarc_pct,
+                    rua: dmarc_rua,
+                }),
+            };
+            let r = c.set_mail_auth(z.id, &req).await?;
+            ctx.emit(&r, print_findings)?;
+            match r.job_id {
+                Some(j) => done(ctx, j, wait).await,
                 None => Ok(ExitCode::SUCCESS),
             }
         }
