@@ -48,6 +48,26 @@ fn email(v: &Value) -> Result<(), String> {
     }
 }
 
+fn node_addresses(v: &Value) -> Result<(), String> {
+    let map = v
+        .as_object()
+        .ok_or("must be an object of node name to a list of addresses")?;
+    for (node, list) in map {
+        let list = list
+            .as_array()
+            .ok_or_else(|| format!("{node}: must be a list of addresses"))?;
+        if list.len() > 16 {
+            return Err(format!("{node}: at most 16 addresses"));
+        }
+        for a in list {
+            a.as_str()
+                .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+                .ok_or_else(|| format!("{node}: {a} is not an IP address"))?;
+        }
+    }
+    Ok(())
+}
+
 fn zone_template(v: &Value) -> Result<(), String> {
     let list = v.as_array().ok_or("must be a list of records")?;
     for r in list {
@@ -268,6 +288,13 @@ pub static REGISTRY: &[SettingDef] = &[
         json!(3600),
         "TTL of a zone's SOA and NS records and of records created without one (seconds).",
         |v| int_range(v, 60, 604_800)
+    ),
+    def!(
+        "dns.node_addresses",
+        Json,
+        json!({}),
+        "Public addresses of each node's websites, by node name (`local`: the panel's own), e.g. {\"local\": [\"192.0.2.10\", \"2001:db8::10\"]}. A site created on a node gets A/AAAA records with them in its tenant's zone, if the tenant holds one for its domain.",
+        node_addresses
     ),
     def!(
         "dns.zone_template",

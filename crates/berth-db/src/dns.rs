@@ -289,3 +289,46 @@ pub async fn set_dnssec(c: &mut Conn, id: DnsZoneId, on: bool) -> DbResult<()> {
         .await?;
     Ok(())
 }
+
+/// The tenant's zone that holds `name` (the longest match), if any.
+pub async fn tenant_zone_for(c: &mut Conn, tenant: TenantId, fqdn: &str) -> DbResult<Option<DnsZone>> {
+    let mut q = Sql::new(concat!(
+        "SELECT ",
+        zone_cols!(),
+        " FROM dns_zones z WHERE z.tenant_id = "
+    ));
+    q.bind(tenant.to_string());
+    q.push(" AND (z.name = ").bind(fqdn.to_owned());
+    q.push(" OR ").bind(fqdn.to_owned()).push(" LIKE '%.' || z.name)");
+    q.push(" ORDER BY LENGTH(z.name) DESC LIMIT 1");
+    let row = q.query().fetch_optional(&mut *c).await?;
+    row.as_ref().map(decode_zone).transpose()
+}
+
+/// A record Berth makes for a site.
+pub async fn insert_site_record(c: &mut Conn, zone: DnsZoneId, r: &Record, site: berth_proto::SiteId) -> DbResult<()> {
+    let rec = insert_record(c, zone, r).await?;
+    sqlx::query("UPDATE dns_records SET site_id = $1 WHERE id = $2")
+        .bind(site.to_string())
+        .bind(rec.id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Delete a site's records; the zones they were in.
+pub async fn delete_site_records(c: &mut Conn, site: berth_proto::SiteId) -> DbResult<Vec<DnsZoneId>> {
+    let rows = sqlx::query("SELECT DISTINCT zone_id FROM dns_records WHERE site_id = $1")
+        .bind(site.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let zones = rows
+        .iter()
+        .map(|r| parse(r, "zone_id"))
+        .collect::<DbResult<Vec<DnsZoneId>>>()?;
+    sqlx::query("DELETE FROM dns_records WHERE site_id = $1")
+        .bind(site.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(zones)
+}

@@ -797,3 +797,84 @@ pub async fn set_mail_auth(
         job_id: Some(job_id),
     }))
 }
+
+/// A new site's A/AAAA records: for each of its names that falls in a zone
+/// its tenant holds, one record per address of its node (setting
+/// `dns.node_addresses`), unless the name already has address or CNAME
+/// records (the tenant's own choice wins). A name the zone's rules would
+/// refuse is skipped: a site is never refused for its DNS. Returns the
+/// apply jobs.
+pub(crate) async fn add_site_records(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: &Authed,
+    site: &berth_proto::api::sites::Site,
+    addresses: &[std::net::IpAddr],
+    ttl: u32,
+) -> ApiResult<Vec<JobId>> {
+    use berth_proto::dns::{RecordData, RecordName, RecordType};
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut touched: Vec<DnsZone> = Vec::new();
+    let names = std::iter::once(&site.domain).chain(site.aliases.iter());
+    for name in names {
+        let Some(zone) = zones::tenant_zone_for(c, site.tenant_id, name.as_str()).await? else {
+            continue;
+        };
+        let Some(rel) = RecordName::relative(name.as_str(), &zone.name) else {
+            continue;
+        };
+        let mut records = zones::parsed_records(c, zone.id).await?;
+        if records.iter().any(|r| {
+            r.name == rel
+                && matches!(
+                    r.data.record_type(),
+                    RecordType::A | RecordType::Aaaa | RecordType::Cname
+                )
+        }) {
+            continue;
+        }
+        let new: Vec<Record> = addresses
+            .iter()
+            .map(|a| Record {
+                name: rel.clone(),
+                ttl,
+                data: match a {
+                    std::net::IpAddr::V4(v4) => RecordData::A(*v4),
+                    std::net::IpAddr::V6(v6) => RecordData::Aaaa(*v6),
+                },
+            })
+            .collect();
+        records.extend(new.iter().cloned());
+        if berth_core::dns_zone::check_zone(&zone.name, &records).is_err() {
+            continue;
+        }
+        for r in &new {
+            zones::insert_site_record(c, zone.id, r, site.id).await?;
+        }
+        if !touched.iter().any(|z| z.id == zone.id) {
+            touched.push(zone);
+        }
+    }
+    let mut jobs = Vec::new();
+    for z in &touched {
+        jobs.push(enqueue_apply(st, c, auth, z).await?);
+    }
+    Ok(jobs)
+}
+
+/// A deleted site's records go; its zones are applied again.
+pub(crate) async fn remove_site_records(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: &Authed,
+    site: berth_proto::SiteId,
+) -> ApiResult<Vec<JobId>> {
+    let mut jobs = Vec::new();
+    for zid in zones::delete_site_records(c, site).await? {
+        let zone = zones::get_zone(c, &Scope::system(), zid).await?;
+        jobs.push(enqueue_apply(st, c, auth, &zone).await?);
+    }
+    Ok(jobs)
+}

@@ -260,6 +260,8 @@ pub async fn create_site(
     // connection, and waiting for one while holding another deadlocks the
     // pool when every connection does the same.
     let allowed = proxy_allowed(&st).await;
+    let node_addresses = st.settings.get("dns.node_addresses").await;
+    let dns_ttl = u32::try_from(st.settings.i64("dns.default_ttl").await).unwrap_or(3600);
     let mut tx = st.db.begin().await?;
     let (node_id, have) = placement(&st, &mut tx, req.node.as_ref()).await?;
     check_kind(&have, &allowed, &mut req.kind, &req.options)?;
@@ -282,6 +284,13 @@ pub async fn create_site(
     .await?;
     let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", site.id, tenant.id).await?;
     let site = sites::get(&mut tx, &scope, site.id).await?;
+    // Its A/AAAA records, in its tenant's zone when the tenant holds one.
+    let addresses: Vec<std::net::IpAddr> = node_addresses
+        .get(&site.node)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    let dns_jobs = crate::routes::dns::add_site_records(&st, &mut tx, &auth, &site, &addresses, dns_ttl).await?;
     audit(
         &mut tx,
         &auth,
@@ -289,7 +298,7 @@ pub async fn create_site(
             &site,
             "site.create",
             json!({ "domain": site.domain, "aliases": site.aliases, "kind": site.kind, "options": site.options,
-                "node": site.node, "job_id": job_id }),
+                "node": site.node, "job_id": job_id, "dns_jobs": dns_jobs }),
         ),
     )
     .await?;
@@ -513,13 +522,14 @@ pub async fn delete_site(
         enqueue(&st, &mut tx, Some(&auth), "site.remove", id, site.tenant_id).await?
     };
     sites::delete(&mut tx, id).await?;
+    let dns_jobs = crate::routes::dns::remove_site_records(&st, &mut tx, &auth, id).await?;
     audit(
         &mut tx,
         &auth,
         ev(
             &site,
             "site.delete",
-            json!({ "domain": site.domain, "delete_files": q.delete_files, "job_id": job_id }),
+            json!({ "domain": site.domain, "delete_files": q.delete_files, "job_id": job_id, "dns_jobs": dns_jobs }),
         ),
     )
     .await?;

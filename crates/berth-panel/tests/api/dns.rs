@@ -478,6 +478,55 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
     assert!(jobs.len() < 20, "20 changes, {} applies", jobs.len());
     assert_eq!(dg(&format!("burst19.{zone_a}"), "A"), ["192.0.2.50"]);
 
+    // A site in the zone gets A/AAAA records with its node's addresses;
+    // deleting the site takes them away. A name with records of its own
+    // (the apex) is left alone.
+    let (st, v) = p
+        .call(
+            Method::PUT,
+            "/api/v1/settings/dns.node_addresses",
+            Some(&root),
+            Some(json!({ "value": { "local": ["192.0.2.200", "2001:db8::200"] } })),
+        )
+        .await?;
+    assert!(st.is_success(), "{v}");
+
+    let (st, site) = p
+        .post(
+            "/api/v1/sites",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "domain": format!("shop.{zone_a}"), "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{site}");
+    zone_job(p, &client_a, &zid).await?;
+    assert_eq!(dg(&format!("shop.{zone_a}"), "A"), ["192.0.2.200"]);
+    assert_eq!(dg(&format!("shop.{zone_a}"), "AAAA"), ["2001:db8::200"]);
+    let (st, own) = p
+        .post(
+            &recs,
+            &client_a,
+            json!({ "name": "@", "type": "A", "content": "192.0.2.77" }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{own}");
+    let (st, apex) = p
+        .post(
+            "/api/v1/sites",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "domain": zone_a, "kind": { "type": "static" } }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{apex}");
+    zone_job(p, &client_a, &zid).await?;
+    assert_eq!(dg(&zone_a, "A"), ["192.0.2.77"], "the tenant's own apex record stays");
+    let (st, d) = p
+        .delete(&format!("/api/v1/sites/{}", s(&site["site"]["id"])), &client_a)
+        .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{d}");
+    zone_job(p, &client_a, &zid).await?;
+    assert!(dg(&format!("shop.{zone_a}"), "A").is_empty(), "gone with the site");
+
     // Deleting tenant A takes its zone off the server.
     let (st, _) = p.delete(&format!("/api/v1/tenants/{tenant_a}"), &root).await?;
     assert_eq!(st, StatusCode::NO_CONTENT);
@@ -492,4 +541,10 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
     }
     assert!(dg(&zone_a, "A").is_empty(), "no longer served");
     Ok(())
+}
+
+/// Wait for the zone's last apply job.
+async fn zone_job(p: &TestPanel, token: &str, zid: &str) -> anyhow::Result<Value> {
+    let (_, z) = p.get(&format!("/api/v1/dns/zones/{zid}"), token).await?;
+    job_done(p, token, &s(&z["last_job_id"])).await
 }
