@@ -50,7 +50,35 @@ async fn powerdns_zones_apply_replay_reject_and_remove() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}\n{}", srv.log()))?;
     dnssec(&dns, srv.dns_port)
         .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", srv.log()))?;
+    drift(&dns, &srv)
+        .await
         .map_err(|e| anyhow::anyhow!("{e}\n{}", srv.log()))
+}
+
+/// A change made behind Berth's back (straight through PowerDNS's API) is
+/// seen (the serial moved) and the next apply puts the zone back.
+async fn drift(dns: &DnsServers, srv: &PowerDnsServer) -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    let mut z = spec(vec![rec("@", "A", "192.0.2.10"), rec("www", "A", "192.0.2.11")]);
+    z.zone = DomainName::parse("drift.test")?;
+    dns.apply_zone(&z).await?;
+    let r = reqwest::Client::new()
+        .patch(format!("{}/api/v1/servers/localhost/zones/drift.test.", srv.api_url))
+        .header("X-API-Key", &srv.api_key)
+        .json(
+            &serde_json::json!({ "rrsets": [{ "name": "www.drift.test.", "type": "A", "ttl": 300,
+            "changetype": "REPLACE", "records": [{ "content": "203.0.113.66", "disabled": false }] }] }),
+        )
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "{}", r.text().await?);
+    assert_eq!(srv.dig("www.drift.test", "A"), ["203.0.113.66"]);
+    let st = dns.apply_zone(&z).await?;
+    assert_eq!(st.changed, 1, "the drifted rrset is put back");
+    assert_eq!(srv.dig("www.drift.test", "A"), ["192.0.2.11"]);
+    dns.remove_zone(&z.zone).await?;
+    Ok(())
 }
 
 /// Signed on PowerDNS: answers carry RRSIGs, and the DS the agent reports
