@@ -392,6 +392,27 @@ impl DnsServers {
                 out.stderr.trim()
             )));
         }
+        // `rndc reload` only schedules the load: the apply is done when
+        // BIND serves the new serial (a large zone takes a moment).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let st = self.rndc(b, &["zonestatus", spec.zone.as_str()]).await?;
+            let serving = st
+                .stdout
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("serial: "))
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            if serving == Some(next.serial) {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(DnsOpError::Unreachable(format!(
+                    "BIND did not load serial {} of {} within a minute (serving {serving:?})",
+                    next.serial, spec.zone
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         Ok(ZoneState {
             serial: next.serial,
             changed: 1,
