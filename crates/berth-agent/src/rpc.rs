@@ -464,34 +464,28 @@ async fn dns(
     State(a): State<Arc<Agent>>,
     Json(req): Json<crate::dns::DnsRequest>,
 ) -> Result<Json<crate::dns::ZoneState>, Fail> {
-    a.node.dns().handle(req).await.map(Json).map_err(|e| {
-        let retryable = e.retryable();
-        Fail(
-            if retryable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
-            RpcError {
-                error: e.to_string(),
-                retryable,
-            },
-        )
-    })
+    a.node
+        .dns()
+        .handle(req)
+        .await
+        .map(Json)
+        .map_err(|e| op_fail(e.retryable(), e.to_string()))
 }
 
 fn db_fail(e: crate::dbs::DbOpError) -> Fail {
-    let retryable = e.retryable();
+    op_fail(e.retryable(), e.to_string())
+}
+
+/// A module's refusal: 503 when a retry may succeed (its server is down),
+/// else 422.
+fn op_fail(retryable: bool, error: String) -> Fail {
     Fail(
         if retryable {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         },
-        RpcError {
-            error: e.to_string(),
-            retryable,
-        },
+        RpcError { error, retryable },
     )
 }
 

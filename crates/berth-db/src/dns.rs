@@ -127,12 +127,15 @@ pub async fn list_zones(c: &mut Conn, scope: &Scope, f: &ZoneQuery) -> DbResult<
     Ok((out, total))
 }
 
-/// Does a tenant other than `tenant` hold `zone`, or a site whose domain is
-/// the zone or inside it?
+/// Does a tenant other than `tenant` hold `zone`, a zone above or below it,
+/// or a site whose domain is the zone, above it or inside it? (A zone nested
+/// in another tenant's would take over answers for that tenant's names.)
 pub async fn held_by_other(c: &mut Conn, tenant: TenantId, zone: &DomainName) -> DbResult<bool> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM dns_zones WHERE name = $1 AND tenant_id <> $2) \
-         + (SELECT COUNT(*) FROM sites WHERE (domain = $1 OR domain LIKE $3) AND tenant_id <> $2) AS n",
+        "SELECT (SELECT COUNT(*) FROM dns_zones WHERE tenant_id <> $2 \
+           AND (name = $1 OR name LIKE $3 OR $1 LIKE '%.' || name)) \
+         + (SELECT COUNT(*) FROM sites WHERE tenant_id <> $2 \
+           AND (domain = $1 OR domain LIKE $3 OR $1 LIKE '%.' || domain)) AS n",
     )
     .bind(zone.as_str().to_owned())
     .bind(tenant.to_string())
@@ -273,12 +276,17 @@ pub async fn count_zones(c: &mut Conn, tenant: TenantId) -> DbResult<i64> {
     i(&row, "n")
 }
 
-pub async fn delete_records(c: &mut Conn, zone: DnsZoneId) -> DbResult<()> {
+/// Make `records` the zone's whole record set (the caller checked it).
+pub async fn replace_records(c: &mut Conn, zone: DnsZoneId, records: &[Record]) -> DbResult<Vec<DnsRecord>> {
     sqlx::query("DELETE FROM dns_records WHERE zone_id = $1")
         .bind(zone.to_string())
         .execute(&mut *c)
         .await?;
-    Ok(())
+    let mut made = Vec::with_capacity(records.len());
+    for r in records {
+        made.push(insert_record(c, zone, r).await?);
+    }
+    Ok(made)
 }
 
 pub async fn set_dnssec(c: &mut Conn, id: DnsZoneId, on: bool) -> DbResult<()> {

@@ -21,15 +21,15 @@ use berth_proto::{DatabaseId, DatabaseUserId, NodeId};
 use serde_json::Value;
 use std::sync::Arc;
 
-fn db_err(e: berth_db::DbError) -> StepError {
+pub(crate) fn db_err(e: berth_db::DbError) -> StepError {
     StepError::Retry(format!("database: {e}"))
 }
 
-fn field<T: serde::de::DeserializeOwned>(payload: &Value, key: &str) -> Result<T, String> {
+pub(crate) fn field<T: serde::de::DeserializeOwned>(payload: &Value, key: &str) -> Result<T, String> {
     serde_json::from_value(payload.get(key).cloned().unwrap_or(Value::Null)).map_err(|e| format!("{key}: {e}"))
 }
 
-fn only(payload: &Value, keys: &[&str]) -> Result<(), String> {
+pub(crate) fn only(payload: &Value, keys: &[&str]) -> Result<(), String> {
     let obj = payload.as_object().ok_or("the payload must be an object")?;
     match obj.keys().find(|k| !keys.contains(&k.as_str())) {
         Some(k) => Err(format!(
@@ -68,13 +68,7 @@ pub(crate) async fn on_node(
             let rid = ctx.job().id.to_string();
             pki.call(&row, reqwest::Method::POST, "/v1/databases", Some(&req), Some(&rid))
                 .await
-                .map_err(|e| {
-                    if e.retryable() {
-                        StepError::Retry(e.to_string())
-                    } else {
-                        StepError::Permanent(e.to_string())
-                    }
-                })
+                .map_err(agent_err)
         }
     }
 }
@@ -357,7 +351,7 @@ fn dump_dir(dumps: &Option<std::path::PathBuf>) -> Result<std::path::PathBuf, St
         .ok_or_else(|| StepError::Permanent("this panel has no dump directory".into()))
 }
 
-fn agent_err(e: crate::agents::AgentError) -> StepError {
+pub(crate) fn agent_err(e: crate::agents::AgentError) -> StepError {
     if e.retryable() {
         StepError::Retry(e.to_string())
     } else {

@@ -5,6 +5,7 @@
 //! a retried or replayed job changes nothing more.
 
 use crate::agents::Pki;
+use crate::db_jobs::{agent_err, db_err, field, only};
 use berth_agent::dns::{DnsRequest, ZoneState};
 use berth_agent::node::LocalNode;
 use berth_db::dns as zones;
@@ -14,25 +15,6 @@ use berth_proto::dns::{SoaTimers, ZoneSpec};
 use berth_proto::{DnsZoneId, DomainName, NodeId};
 use serde_json::Value;
 use std::sync::Arc;
-
-fn db_err(e: berth_db::DbError) -> StepError {
-    StepError::Retry(format!("database: {e}"))
-}
-
-fn field<T: serde::de::DeserializeOwned>(payload: &Value, key: &str) -> Result<T, String> {
-    serde_json::from_value(payload.get(key).cloned().unwrap_or(Value::Null)).map_err(|e| format!("{key}: {e}"))
-}
-
-fn only(payload: &Value, keys: &[&str]) -> Result<(), String> {
-    let obj = payload.as_object().ok_or("the payload must be an object")?;
-    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
-        Some(k) => Err(format!(
-            "unknown payload field {k}; this kind takes {}",
-            keys.join(", ")
-        )),
-        None => Ok(()),
-    }
-}
 
 /// Send one request to a zone's DNS node.
 async fn on_node(
@@ -62,13 +44,7 @@ async fn on_node(
             let rid = ctx.job().id.to_string();
             pki.call(&row, reqwest::Method::POST, "/v1/dns", Some(&req), Some(&rid))
                 .await
-                .map_err(|e| {
-                    if e.retryable() {
-                        StepError::Retry(e.to_string())
-                    } else {
-                        StepError::Permanent(e.to_string())
-                    }
-                })
+                .map_err(agent_err)
         }
     }
 }

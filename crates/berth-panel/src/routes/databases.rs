@@ -23,10 +23,10 @@ use berth_proto::api::databases::{
     DbEngine, DbEngineInfo, DbGrant, DbHost, DbIdent, JobsStarted, MAX_GRANTS, MAX_HOSTS, RotateDbPassword,
     UpdateDatabaseUser,
 };
-use berth_proto::api::nodes::{NodeRole, NodeState};
+use berth_proto::api::nodes::NodeRole;
 use berth_proto::api::packages::Resource;
 use berth_proto::api::tenants::{Tenant, TenantStatus};
-use berth_proto::{AccountName, ApiErrorBody, DatabaseId, DatabaseUserId, JobId, NodeId, TenantId};
+use berth_proto::{AccountName, ApiErrorBody, DatabaseId, DatabaseUserId, JobId, TenantId};
 use serde_json::json;
 
 fn ev(
@@ -188,38 +188,6 @@ fn full_name(tenant: &Tenant, name: &DbIdent, prefix: bool, max: usize, field: &
     DbIdent::parse(&full).map_err(|e| ApiError::invalid_field(field, e.to_string()))
 }
 
-/// Where databases go (`None`: the local node), checked for the role.
-async fn placement(st: &SharedState, c: &mut Conn, node: Option<&AccountName>) -> ApiResult<Option<NodeId>> {
-    match node.map(|n| n.as_str()) {
-        None | Some("local") => {
-            if st.node.is_none() {
-                return Err(ApiError::invalid_field(
-                    "node",
-                    "this panel runs no local node: name an enrolled node with the db role",
-                ));
-            }
-            Ok(None)
-        }
-        Some(name) => {
-            let row = match berth_db::nodes::get(c, name).await {
-                Ok(r) => r,
-                Err(berth_db::DbError::NotFound) => return Err(ApiError::invalid_field("node", "no such node")),
-                Err(e) => return Err(e.into()),
-            };
-            if row.node.state != NodeState::Trusted {
-                return Err(ApiError::invalid_field(
-                    "node",
-                    format!("node {name} is {}", row.node.state.as_str()),
-                ));
-            }
-            if !row.node.roles.contains(&NodeRole::Db) {
-                return Err(ApiError::invalid_field("node", format!("node {name} has no db role")));
-            }
-            Ok(Some(row.id))
-        }
-    }
-}
-
 async fn writable_tenant(c: &mut Conn, scope: &Scope, id: TenantId) -> ApiResult<Tenant> {
     let t = tenants::get(c, scope, id)
         .await
@@ -323,7 +291,7 @@ pub async fn create_database(
     let scope = auth.authorize(Permission::DatabasesWrite)?;
     let prefix = st.settings.boolean("databases.tenant_prefix").await; // before the transaction
     let mut tx = st.db.begin().await?;
-    let node = placement(&st, &mut tx, req.node.as_ref()).await?;
+    let node = crate::routes::node_for(&st, &mut tx, req.node.as_ref(), NodeRole::Db).await?;
     let tenant = writable_tenant(&mut tx, &scope, req.tenant_id).await?;
     let name = full_name(&tenant, &req.name, prefix, req.engine.max_database_len(), "name")?;
     check_quota(&mut tx, &tenant, Resource::Databases).await?;
@@ -440,7 +408,7 @@ pub async fn create_user(
     // Hashing (PBKDF2 for SCRAM) before the write transaction holds the lock.
     let (secret, generated) = secret_for(req.engine, req.password.as_ref().map(|p| p.expose()));
     let mut tx = st.db.begin().await?;
-    let node = placement(&st, &mut tx, req.node.as_ref()).await?;
+    let node = crate::routes::node_for(&st, &mut tx, req.node.as_ref(), NodeRole::Db).await?;
     let tenant = writable_tenant(&mut tx, &scope, req.tenant_id).await?;
     let name = full_name(&tenant, &req.name, prefix, req.engine.max_user_len(), "name")?;
     check_quota(&mut tx, &tenant, Resource::DatabaseUsers).await?;
@@ -648,7 +616,7 @@ pub async fn engines(
     auth.authorize(Permission::DatabasesRead)?;
     let node = {
         let mut c = st.db.conn().await?;
-        placement(&st, &mut c, q.node.as_ref()).await?
+        crate::routes::node_for(&st, &mut c, q.node.as_ref(), NodeRole::Db).await?
     };
     match node {
         None => {

@@ -24,11 +24,11 @@ use berth_proto::api::dns::{
     CreateZone, DnsRecord, DnsZone, ImportDiff, ImportQuery, MailAuthReport, RecordChanged, RecordsReplaced,
     SetMailAuth, UpdateZone, ZoneChanged, ZoneCreated, ZoneQuery,
 };
-use berth_proto::api::nodes::{NodeRole, NodeState};
+use berth_proto::api::nodes::NodeRole;
 use berth_proto::api::packages::Resource;
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::dns::{Record, RecordWire};
-use berth_proto::{AccountName, ApiErrorBody, DnsRecordId, DnsZoneId, JobId, NodeId, TenantId};
+use berth_proto::{ApiErrorBody, DnsRecordId, DnsZoneId, JobId, TenantId};
 use serde_json::json;
 
 /// Most records a zone may hold (one apply sends them all).
@@ -96,38 +96,6 @@ async fn enqueue_apply(st: &SharedState, c: &mut Conn, auth: &Authed, zone: &Dns
     .await?;
     zones::set_zone_job(c, zone.id, job).await?;
     Ok(job)
-}
-
-/// Where a zone is served (`None`: the local node), checked for the role.
-async fn placement(st: &SharedState, c: &mut Conn, node: Option<&AccountName>) -> ApiResult<Option<NodeId>> {
-    match node.map(|n| n.as_str()) {
-        None | Some("local") => {
-            if st.node.is_none() {
-                return Err(ApiError::invalid_field(
-                    "node",
-                    "this panel runs no local node: name an enrolled node with the dns role",
-                ));
-            }
-            Ok(None)
-        }
-        Some(name) => {
-            let row = match berth_db::nodes::get(c, name).await {
-                Ok(r) => r,
-                Err(berth_db::DbError::NotFound) => return Err(ApiError::invalid_field("node", "no such node")),
-                Err(e) => return Err(e.into()),
-            };
-            if row.node.state != NodeState::Trusted {
-                return Err(ApiError::invalid_field(
-                    "node",
-                    format!("node {name} is {}", row.node.state.as_str()),
-                ));
-            }
-            if !row.node.roles.contains(&NodeRole::Dns) {
-                return Err(ApiError::invalid_field("node", format!("node {name} has no dns role")));
-            }
-            Ok(Some(row.id))
-        }
-    }
 }
 
 /// A record as given; an absolute name (ending in a dot) must be inside
@@ -217,7 +185,7 @@ pub async fn create_zone(
         .map(|w| parse_record(w, ttl, &req.name))
         .collect::<ApiResult<_>>()?;
     let mut tx = st.db.begin().await?;
-    let node = placement(&st, &mut tx, req.node.as_ref()).await?;
+    let node = crate::routes::node_for(&st, &mut tx, req.node.as_ref(), NodeRole::Dns).await?;
     let tenant = tenants::get(&mut tx, &scope, req.tenant_id)
         .await
         .map_err(|_| ApiError::invalid_field("tenant_id", "no such tenant"))?;
@@ -547,11 +515,7 @@ pub async fn replace_records(
         .collect::<ApiResult<_>>()?;
     check(&zone, &records)?;
     let before = zones::records(&mut tx, id).await?.len();
-    zones::delete_records(&mut tx, id).await?;
-    let mut made = Vec::with_capacity(records.len());
-    for r in &records {
-        made.push(zones::insert_record(&mut tx, id, r).await?);
-    }
+    let made = zones::replace_records(&mut tx, id, &records).await?;
     let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
     audit(
         &mut tx,
@@ -653,10 +617,7 @@ pub async fn import_zone(
     let unchanged = parsed.records.len() - add.len();
     let mut job_id = None;
     if q.apply == Some(true) {
-        zones::delete_records(&mut tx, id).await?;
-        for r in &parsed.records {
-            zones::insert_record(&mut tx, id, r).await?;
-        }
+        zones::replace_records(&mut tx, id, &parsed.records).await?;
         let job = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
         audit(
             &mut tx,
@@ -773,10 +734,7 @@ pub async fn set_mail_auth(
         add(&mut records, "_dmarc", berth_core::mail_auth::dmarc_text(d))?;
     }
     check(&zone, &records)?;
-    zones::delete_records(&mut tx, id).await?;
-    for r in &records {
-        zones::insert_record(&mut tx, id, r).await?;
-    }
+    zones::replace_records(&mut tx, id, &records).await?;
     let job_id = enqueue_apply(&st, &mut tx, &auth, &zone).await?;
     audit(
         &mut tx,

@@ -164,3 +164,48 @@ pub(crate) async fn check_password_policy(st: &SharedState, password: &str, emai
 pub(crate) async fn hash(st: &SharedState, password: &str) -> ApiResult<String> {
     st.hash_password(password).await
 }
+
+/// The node a tenant's database or zone goes on: the local node when none
+/// is named (`local` too), else an enrolled, trusted node with `role`.
+pub(crate) async fn node_for(
+    st: &SharedState,
+    c: &mut berth_db::Conn,
+    node: Option<&berth_proto::AccountName>,
+    role: berth_proto::api::nodes::NodeRole,
+) -> crate::error::ApiResult<Option<berth_proto::NodeId>> {
+    use crate::error::ApiError;
+    match node.map(|n| n.as_str()) {
+        None | Some("local") => {
+            if st.node.is_none() {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    format!(
+                        "this panel runs no local node: name an enrolled node with the {} role",
+                        role.as_str()
+                    ),
+                ));
+            }
+            Ok(None)
+        }
+        Some(name) => {
+            let row = match berth_db::nodes::get(c, name).await {
+                Ok(r) => r,
+                Err(berth_db::DbError::NotFound) => return Err(ApiError::invalid_field("node", "no such node")),
+                Err(e) => return Err(e.into()),
+            };
+            if row.node.state != berth_proto::api::nodes::NodeState::Trusted {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    format!("node {name} is {}", row.node.state.as_str()),
+                ));
+            }
+            if !row.node.roles.contains(&role) {
+                return Err(ApiError::invalid_field(
+                    "node",
+                    format!("node {name} has no {} role", role.as_str()),
+                ));
+            }
+            Ok(Some(row.id))
+        }
+    }
+}

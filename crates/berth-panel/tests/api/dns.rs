@@ -227,6 +227,18 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "another tenant's id");
+    // Nor a zone inside A's: on the same server it would take over answers
+    // for A's names.
+    for name in [format!("shop.{zone_a}"), format!("deep.shop.{zone_a}")] {
+        let (st, v) = p
+            .post(
+                "/api/v1/dns/zones",
+                &client_b,
+                json!({ "tenant_id": tenant_b, "name": name }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CONFLICT, "{name}: {v}");
+    }
     let (st, v) = p
         .post(
             "/api/v1/dns/zones",
