@@ -80,3 +80,42 @@ pub async fn check(c: &HttpCheck, timeout: Duration) -> Result<u16, String> {
         ))
     }
 }
+
+/// GET `path` from `addr` with `host` as Host header: the status and the
+/// body (at most 64 KiB; the server closes the connection).
+pub async fn fetch(
+    addr: SocketAddr,
+    host: &berth_proto::DomainName,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
+    if !path.starts_with('/') || path.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        return Err(format!("bad path {path:?}"));
+    }
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: berth-agent\r\n\r\n");
+        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut all = Vec::new();
+        (&mut s)
+            .take(64 * 1024)
+            .read_to_end(&mut all)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&all);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let first = head.lines().next().unwrap_or_default();
+        let status: u16 = first
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("not an HTTP answer: {first:?}"))?;
+        Ok::<(u16, String), String>((status, body.to_owned()))
+    };
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| format!("no answer from {addr} within {timeout:?}"))?
+}

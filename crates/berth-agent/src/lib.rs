@@ -11,6 +11,7 @@
 //! `systemd` says who keeps the services running.
 
 pub mod apply;
+pub mod certs;
 pub mod dbs;
 pub mod dns;
 pub mod health;

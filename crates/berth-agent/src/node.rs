@@ -19,7 +19,7 @@ use berth_proto::PhpVersion;
 use berth_proto::api::sites::SiteKind;
 use berth_proto::api::sites::{SiteOptions, WwwMode};
 use berth_proto::desired::{FpmPoolSpec, NameRedirect};
-use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec};
+use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec, VhostTls};
 use berth_proto::php::PhpIni;
 use berth_proto::{AbsPath, AccountName, DomainName, SiteId, TenantId};
 use berth_services::templates::{NGINX_VHOST, Override, PHP_POOL};
@@ -86,6 +86,8 @@ pub struct NodeConfig {
     pub databases: crate::dbs::DbServersConfig,
     /// The DNS server on this node the agent manages.
     pub dns: crate::dns::DnsServersConfig,
+    /// HTTPS: where it listens, the challenge directory, the key store.
+    pub certs: crate::certs::CertsConfig,
 }
 
 /// PHP settings from the tenant's package.
@@ -129,6 +131,10 @@ pub struct SiteInput {
     pub options: SiteOptions,
     pub php: PhpLimits,
     pub suspended: bool,
+    /// The site's certificate chain (PEM, leaf first), once it has one; its
+    /// key is on this node.
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 type PoolKey = (String, String);
@@ -144,6 +150,7 @@ pub struct LocalNode {
     pool_override: std::sync::RwLock<Option<Arc<Override>>>,
     dbs: crate::dbs::DbServers,
     dns: crate::dns::DnsServers,
+    certs: crate::certs::Certs,
 }
 
 const PLACEHOLDER: &str = "<!doctype html><title>Coming soon</title><h1>This site is ready for its content.</h1>\n";
@@ -159,7 +166,11 @@ fn reachable(a: SocketAddr) -> SocketAddr {
 
 impl LocalNode {
     /// Prepare nginx's prefix and the web user, and start nginx unless it runs.
-    pub async fn start(cfg: NodeConfig) -> Result<LocalNode, NodeError> {
+    pub async fn start(mut cfg: NodeConfig) -> Result<LocalNode, NodeError> {
+        // Unknown names over HTTPS get their handshake refused.
+        if cfg.nginx.default_tls_listen.is_empty() {
+            cfg.nginx.default_tls_listen = cfg.certs.https_listen.clone();
+        }
         if !Path::new(crate::nginx::NGINX).exists() {
             return Err(NodeError::NoNginx);
         }
@@ -198,7 +209,10 @@ impl LocalNode {
                 dir.display()
             )));
         }
+        let certs = crate::certs::Certs::open(cfg.certs.clone(), cfg.web_listen.first().map(|a| reachable(*a)))
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
         let node = LocalNode {
+            certs,
             dbs: crate::dbs::DbServers::new(cfg.databases.clone()),
             dns: crate::dns::DnsServers::new(cfg.dns.clone()),
             cfg,
@@ -493,6 +507,10 @@ impl LocalNode {
         &self.dns
     }
 
+    pub fn certs(&self) -> &crate::certs::Certs {
+        &self.certs
+    }
+
     pub fn config(&self) -> &NodeConfig {
         &self.cfg
     }
@@ -599,7 +617,31 @@ impl LocalNode {
             redirects: s.options.redirects.clone(),
             error_pages: s.options.error_pages.clone(),
             name_redirect,
+            acme_root: Some(self.cfg.certs.acme_root.clone()),
+            tls: self.site_tls(s)?,
         })
+    }
+
+    /// HTTPS for a site with a certificate, on a node that serves HTTPS.
+    fn site_tls(&self, s: &SiteInput) -> Result<Option<VhostTls>, NodeError> {
+        let Some(chain) = &s.certificate else {
+            return Ok(None);
+        };
+        if self.cfg.certs.https_listen.is_empty() {
+            return Ok(None);
+        }
+        let (cert, key, stapling) = self
+            .certs
+            .files_for(chain)
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
+        Ok(Some(VhostTls {
+            listen: self.cfg.certs.https_listen.clone(),
+            cert,
+            key,
+            force_https: s.options.force_https,
+            hsts: s.options.hsts,
+            stapling,
+        }))
     }
 
     fn conf_path(site: SiteId) -> String {

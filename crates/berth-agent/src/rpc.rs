@@ -472,6 +472,20 @@ async fn dns(
         .map_err(|e| op_fail(e.retryable(), e.to_string()))
 }
 
+/// `POST /v1/certs`: keys, CSRs, challenge files and preflight for sites'
+/// certificates (keys never leave this node).
+async fn certs(
+    State(a): State<Arc<Agent>>,
+    Json(req): Json<crate::certs::CertRequest>,
+) -> Result<Json<crate::certs::CertReply>, Fail> {
+    a.node
+        .certs()
+        .handle(req)
+        .await
+        .map(Json)
+        .map_err(|e| op_fail(e.retryable(), e.to_string()))
+}
+
 fn db_fail(e: crate::dbs::DbOpError) -> Fail {
     op_fail(e.retryable(), e.to_string())
 }
@@ -613,6 +627,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/databases", post(databases))
         .route("/v1/databases/export", post(database_export))
         .route("/v1/dns", post(dns))
+        .route("/v1/certs", post(certs))
         .route("/v1/databases/import/{engine}/{name}", put(database_import))
         .route("/v1/tls/csr", post(tls_csr))
         .route("/v1/tls/cert", put(tls_cert))

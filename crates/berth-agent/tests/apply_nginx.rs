@@ -46,6 +46,8 @@ fn vhost(addr: SocketAddr, host: &str, kind: VhostKind, logs: &Path) -> anyhow::
         redirects: vec![],
         error_pages: Default::default(),
         name_redirect: None,
+        acme_root: None,
+        tls: None,
     };
     Ok((
         format!("sites/{host}.conf"),
@@ -90,6 +92,7 @@ async fn private_nginx() -> anyhow::Result<(
         prefix: AbsPath::parse(&prefix.display().to_string())?,
         workers: 1,
         default_listen: vec![addr],
+        default_tls_listen: vec![],
         user: Some(AccountName::parse("www-data")?),
     });
     nginx.prepare()?;

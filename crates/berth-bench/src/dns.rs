@@ -218,6 +218,7 @@ async fn main() -> Result<()> {
             prefix: abs(dir.join("nginx"))?,
             workers: 1,
             default_listen: vec![web],
+            default_tls_listen: vec![],
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![web],
@@ -232,6 +233,11 @@ async fn main() -> Result<()> {
             bind: None,
         },
         templates_dir: None,
+        certs: berth_agent::certs::CertsConfig {
+            https_listen: vec![],
+            acme_root: abs(dir.join("acme"))?,
+            dir: dir.join("tls"),
+        },
         services: berth_agent::systemd::ServiceManager::Agent,
         databases: Default::default(),
     };

@@ -207,6 +207,7 @@ async fn main() -> Result<()> {
             prefix: abs(dir.join("nginx"))?,
             workers: 1,
             default_listen: vec![web],
+            default_tls_listen: vec![],
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![web],
@@ -214,6 +215,11 @@ async fn main() -> Result<()> {
         php_sbin: "/usr/sbin".into(),
         dns: Default::default(),
         templates_dir: None,
+        certs: berth_agent::certs::CertsConfig {
+            https_listen: vec![],
+            acme_root: AbsPath::parse(&dir.join("acme").display().to_string())?,
+            dir: dir.join("tls"),
+        },
         services: berth_agent::systemd::ServiceManager::Agent,
         databases: Default::default(),
     };

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod auth;
+mod certificates;
 mod databases;
 mod dns;
 mod error;

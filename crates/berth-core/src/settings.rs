@@ -124,6 +124,22 @@ fn url_or_empty(v: &Value) -> Result<(), String> {
     }
 }
 
+fn abs_path_or_empty(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some("") => Ok(()),
+        Some(s) => berth_proto::AbsPath::parse(s).map(|_| ()).map_err(|e| e.to_string()),
+        None => Err("must be a string".to_owned()),
+    }
+}
+
+fn socket_addr_or_empty(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some("") => Ok(()),
+        Some(s) if s.parse::<std::net::SocketAddr>().is_ok() => Ok(()),
+        _ => Err("must be ip:port (for example 192.0.2.53:53) or empty".to_owned()),
+    }
+}
+
 fn roles_list(v: &Value) -> Result<(), String> {
     let arr = v.as_array().ok_or("must be a list of roles")?;
     for r in arr {
@@ -302,6 +318,62 @@ pub static REGISTRY: &[SettingDef] = &[
         json!([{"name": "www", "type": "CNAME", "content": "{zone}"}]),
         "Records a new zone starts with when its creator gives none: a list of {name, type, ttl, content}; `{zone}` in a content becomes the zone's name.",
         zone_template
+    ),
+    def!(
+        "acme.directory_url",
+        String,
+        json!("https://acme-v02.api.letsencrypt.org/directory"),
+        "The ACME server certificates are ordered from (RFC 8555 directory URL). Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory.",
+        url_or_empty
+    ),
+    def!(
+        "acme.ca_root_file",
+        String,
+        json!(""),
+        "A PEM file with the root that the ACME server's own HTTPS certificate chains to, for private CAs and tests; empty: the system's roots.",
+        abs_path_or_empty
+    ),
+    def!(
+        "acme.contact_email",
+        String,
+        json!(""),
+        "Contact address given to the ACME server when Berth makes its account (expiry notices from the CA go there).",
+        email_or_empty
+    ),
+    def!(
+        "acme.eab_key_id",
+        String,
+        json!(""),
+        "External Account Binding key id, for CAs that require one (ZeroSSL, some private CAs).",
+        short_text
+    ),
+    def!(
+        "acme.eab_hmac_key",
+        String,
+        json!(""),
+        "External Account Binding HMAC key (base64url), with acme.eab_key_id.",
+        short_text
+    ),
+    def!(
+        "acme.renew_days_before",
+        Number,
+        json!(30),
+        "Renew ACME certificates this many days before they expire; also what counts as expiring soon.",
+        |v| int_range(v, 1, 365)
+    ),
+    def!(
+        "acme.resolver",
+        String,
+        json!(""),
+        "The DNS server (ip:port) the preflight check asks where a certificate's names point; empty: the system's resolver.",
+        socket_addr_or_empty
+    ),
+    def!(
+        "alerts.webhook_url",
+        String,
+        json!(""),
+        "Berth POSTs a JSON alert here when a certificate cannot be issued or renewed, or is about to expire without a successful renewal. Empty: alerts only show in jobs, certificate status and the dashboard counts.",
+        url_or_empty
     ),
     def!(
         "smtp.host",

@@ -322,6 +322,8 @@ pub async fn set_last_job(c: &mut Conn, id: SiteId, job: JobId) -> DbResult<()> 
 }
 
 pub async fn delete(c: &mut Conn, id: SiteId) -> DbResult<()> {
+    // The certificate goes with the site (and with it, its renewals).
+    crate::certificates::delete_of_site(c, id).await?;
     let n = sqlx::query("DELETE FROM sites WHERE id = $1")
         .bind(id.to_string())
         .execute(&mut *c)

@@ -95,6 +95,7 @@ pub async fn ensure_maintenance_schedules(db: &Db) -> Result<(), StartError> {
         ("verify the audit chain", "42 3 * * *", "maintenance.audit_verify"),
         ("node heartbeats", "* * * * *", "node.heartbeat"),
         ("measure database sizes", "23 * * * *", "databases.measure"),
+        ("renew certificates", "*/10 * * * *", "certificates.renew"),
     ];
     for (name, cron, kind) in wanted {
         let mut c = db.conn().await?;

@@ -90,67 +90,140 @@ impl JobHandler for ZoneApply {
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
             let id: DnsZoneId = field(ctx.payload(), "zone_id").map_err(StepError::Permanent)?;
-            let mut c = ctx.db().conn().await.map_err(db_err)?;
-            let mut settings = std::collections::HashMap::new();
-            for k in ["dns.nameservers", "dns.hostmaster", "dns.default_ttl"] {
-                let v = berth_db::settings::effective(&mut c, k).await.map_err(db_err)?;
-                settings.insert(k, v);
-            }
-            let zone = match zones::get_zone(&mut c, &berth_core::Scope::system(), id).await {
-                Ok(z) => z,
-                Err(berth_db::DbError::NotFound) => {
-                    ctx.log("info", "the zone was deleted meanwhile; nothing to apply")
-                        .await;
-                    return Ok(None);
-                }
-                Err(e) => return Err(db_err(e)),
-            };
-            let node = zones::zone_node(&mut c, id).await.map_err(db_err)?;
-            let records = zones::parsed_records(&mut c, id).await.map_err(db_err)?;
-            drop(c);
-            let spec = ZoneSpec {
-                zone: zone.name.clone(),
-                nameservers: serde_json::from_value(settings.get("dns.nameservers").cloned().unwrap_or_default())
-                    .map_err(|e| StepError::Permanent(format!("dns.nameservers: {e}")))?,
-                hostmaster: settings
-                    .get("dns.hostmaster")
-                    .and_then(Value::as_str)
-                    .unwrap_or("hostmaster@berth.localhost")
-                    .to_owned(),
-                serial: zone
-                    .serial
-                    .and_then(|s| u32::try_from(s).ok())
-                    .unwrap_or_else(first_serial),
-                soa: SoaTimers::default(),
-                ttl: settings
-                    .get("dns.default_ttl")
-                    .and_then(Value::as_u64)
-                    .and_then(|t| u32::try_from(t).ok())
-                    .unwrap_or(3600),
-                records,
-                dnssec: zone.dnssec,
-            };
-            let n = spec.records.len();
-            let st = on_node(&self.node, &self.pki, ctx, node, DnsRequest::ApplyZone { spec }).await?;
-            let mut c = ctx.db().conn().await.map_err(db_err)?;
-            zones::set_served(&mut c, id, st.serial, &st.ds).await.map_err(db_err)?;
-            ctx.log(
-                "info",
-                format!(
-                    "zone {} on {}: {n} record(s), {} rrset(s) changed, serial {}",
-                    zone.name, zone.node, st.changed, st.serial
-                ),
-            )
-            .await;
-            if !st.ds.is_empty() {
-                ctx.log("info", format!("signed; DS for the registrar: {}", st.ds.join(" | ")))
-                    .await;
-            }
-            Ok(Some(
-                serde_json::json!({ "serial": st.serial, "changed": st.changed, "ds": st.ds }),
-            ))
+            apply_zone(&self.node, &self.pki, ctx, id).await
         })
     }
+}
+
+/// Make a zone's server answer exactly the zone's records now (the
+/// `dns.zone.apply` job, and dns-01 challenges).
+pub(crate) async fn apply_zone(
+    local: &Option<Arc<LocalNode>>,
+    pki: &Pki,
+    ctx: &StepCtx,
+    id: DnsZoneId,
+) -> Result<Option<Value>, StepError> {
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let mut settings = std::collections::HashMap::new();
+    for k in ["dns.nameservers", "dns.hostmaster", "dns.default_ttl"] {
+        let v = berth_db::settings::effective(&mut c, k).await.map_err(db_err)?;
+        settings.insert(k, v);
+    }
+    let zone = match zones::get_zone(&mut c, &berth_core::Scope::system(), id).await {
+        Ok(z) => z,
+        Err(berth_db::DbError::NotFound) => {
+            ctx.log("info", "the zone was deleted meanwhile; nothing to apply")
+                .await;
+            return Ok(None);
+        }
+        Err(e) => return Err(db_err(e)),
+    };
+    let node = zones::zone_node(&mut c, id).await.map_err(db_err)?;
+    let records = zones::parsed_records(&mut c, id).await.map_err(db_err)?;
+    drop(c);
+    let spec = ZoneSpec {
+        zone: zone.name.clone(),
+        nameservers: serde_json::from_value(settings.get("dns.nameservers").cloned().unwrap_or_default())
+            .map_err(|e| StepError::Permanent(format!("dns.nameservers: {e}")))?,
+        hostmaster: settings
+            .get("dns.hostmaster")
+            .and_then(Value::as_str)
+            .unwrap_or("hostmaster@berth.localhost")
+            .to_owned(),
+        serial: zone
+            .serial
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or_else(first_serial),
+        soa: SoaTimers::default(),
+        ttl: settings
+            .get("dns.default_ttl")
+            .and_then(Value::as_u64)
+            .and_then(|t| u32::try_from(t).ok())
+            .unwrap_or(3600),
+        records,
+        dnssec: zone.dnssec,
+    };
+    let n = spec.records.len();
+    let st = on_node(local, pki, ctx, node, DnsRequest::ApplyZone { spec }).await?;
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    zones::set_served(&mut c, id, st.serial, &st.ds).await.map_err(db_err)?;
+    ctx.log(
+        "info",
+        format!(
+            "zone {} on {}: {n} record(s), {} rrset(s) changed, serial {}",
+            zone.name, zone.node, st.changed, st.serial
+        ),
+    )
+    .await;
+    if !st.ds.is_empty() {
+        ctx.log("info", format!("signed; DS for the registrar: {}", st.ds.join(" | ")))
+            .await;
+    }
+    Ok(Some(
+        serde_json::json!({ "serial": st.serial, "changed": st.changed, "ds": st.ds }),
+    ))
+}
+
+/// A dns-01 answer: `_acme-challenge.<name>` TXT in the tenant's zone on
+/// Berth's DNS, served before this returns. Answers where it went, for
+/// `acme_txt_remove`.
+pub(crate) async fn acme_txt_add(
+    local: &Option<Arc<LocalNode>>,
+    pki: &Pki,
+    ctx: &StepCtx,
+    tenant: berth_proto::TenantId,
+    name: &str,
+    value: &str,
+) -> Result<(DnsZoneId, berth_proto::DnsRecordId), StepError> {
+    let base = name.strip_prefix("*.").unwrap_or(name);
+    let fqdn = format!("_acme-challenge.{base}");
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let zone = zones::tenant_zone_for(&mut c, tenant, base)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| {
+            StepError::Permanent(format!(
+                "dns-01 for {name}: the tenant holds no zone for it on Berth's DNS (add the zone, or use http-01)"
+            ))
+        })?;
+    let rel = berth_proto::dns::RecordName::relative(&format!("{fqdn}."), &zone.name)
+        .ok_or_else(|| StepError::Permanent(format!("{fqdn} is not inside {}", zone.name)))?;
+    let rec = berth_proto::dns::Record::try_from(berth_proto::dns::RecordWire {
+        name: rel.to_string(),
+        rtype: berth_proto::dns::RecordType::Txt,
+        ttl: Some(60),
+        content: value.to_owned(),
+    })
+    .map_err(|e| StepError::Permanent(format!("dns-01 record: {e}")))?;
+    let added = zones::insert_record(&mut c, zone.id, &rec).await.map_err(db_err)?;
+    drop(c);
+    apply_zone(local, pki, ctx, zone.id).await?;
+    Ok((zone.id, added.id))
+}
+
+/// Take dns-01 answers away again.
+pub(crate) async fn acme_txt_remove(
+    local: &Option<Arc<LocalNode>>,
+    pki: &Pki,
+    ctx: &StepCtx,
+    added: &[(DnsZoneId, berth_proto::DnsRecordId)],
+) -> Result<(), StepError> {
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let mut touched = Vec::new();
+    for (z, r) in added {
+        match zones::delete_record(&mut c, *z, *r).await {
+            Ok(()) | Err(berth_db::DbError::NotFound) => {}
+            Err(e) => return Err(db_err(e)),
+        }
+        if !touched.contains(z) {
+            touched.push(*z);
+        }
+    }
+    drop(c);
+    for z in touched {
+        apply_zone(local, pki, ctx, z).await?;
+    }
+    Ok(())
 }
 
 pub struct ZoneRemove {

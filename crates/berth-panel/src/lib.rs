@@ -2,9 +2,11 @@
 //! starts the job engine, and `serve` answers HTTP on a listener the caller
 //! opened (port 0 in tests). `berth serve` is a thin wrapper around this.
 
+pub mod acme;
 pub mod agents;
 pub mod auth;
 pub mod bootstrap;
+pub mod cert_jobs;
 pub mod db_jobs;
 pub mod dns_jobs;
 pub mod error;
@@ -109,6 +111,11 @@ impl Panel {
             node: node.clone(),
             pki: pki.clone(),
         });
+        registry.register(cert_jobs::CertificateIssue {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
+        registry.register(cert_jobs::CertificatesRenew);
         registry.register(dns_jobs::ZoneRemove {
             node: node.clone(),
             pki: pki.clone(),

@@ -59,6 +59,9 @@ pub(crate) async fn site_input(
         options: site.options.clone(),
         php,
         suspended: site.status == SiteStatus::Suspended || tenant.status == TenantStatus::Suspended,
+        certificate: berth_db::certificates::chain_of_site(c, site.id)
+            .await
+            .map_err(db_err)?,
     })
 }
 
@@ -254,88 +257,91 @@ impl JobHandler for SiteApply {
     fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
         Box::pin(async move {
             let id = site_id(ctx.payload()).map_err(StepError::Permanent)?;
-            let mut c = ctx.db().conn().await.map_err(db_err)?;
-            let site = match sites::get(&mut c, &berth_core::Scope::system(), id).await {
-                Ok(s) => s,
-                Err(berth_db::DbError::NotFound) => {
-                    ctx.log("info", "the site was deleted meanwhile; nothing to apply")
-                        .await;
-                    return Ok(None);
-                }
-                Err(e) => return Err(db_err(e)),
-            };
-            let input = site_input(&mut c, &site, &mut HashMap::new()).await?;
-            if let Some(nid) = sites::node_of(&mut c, id).await.map_err(db_err)? {
-                let row = nodes::get_by_id(&mut c, nid).await.map_err(db_err)?;
-                let used = php_versions_in_use(&mut c, remote_newest_php(&row), &input.tenant).await?;
-                drop(c);
-                let req = ApplySite {
-                    generation: ctx.job().created_at.0,
-                    site: input,
-                    php_in_use: used,
-                };
-                let done = call_agent(
-                    &self.pki,
-                    ctx,
-                    &row,
-                    reqwest::Method::PUT,
-                    &format!("/v1/sites/{id}"),
-                    &req,
-                )
-                .await?;
-                if done.already_applied {
-                    ctx.log("info", format!("node {} had applied this already", row.node.name))
-                        .await;
-                } else {
-                    if !done.pool_steps.is_empty() {
-                        log_steps(ctx, "php-fpm", &done.pool_steps).await;
-                    }
-                    log_steps(ctx, &format!("nginx on {}", row.node.name), &done.steps).await;
-                }
-                for n in &done.notes {
-                    ctx.log("info", n.clone()).await;
-                }
-                return Ok(Some(json!({ "node": row.node.name, "revision": done.revision,
-                    "already_applied": done.already_applied, "steps": done.steps, "config": done.config })));
-            }
-            drop(c);
-            let node = node_of(&self.node)?;
-            let reason = format!("job {}", ctx.job().id);
-            match node.apply_site(&input, &reason).await {
-                Ok(done) => {
-                    if done.vhost.changes > 1 {
-                        ctx.log(
-                            "info",
-                            format!(
-                                "nginx applied this with {} other change(s) in one reload",
-                                done.vhost.changes - 1
-                            ),
-                        )
-                        .await;
-                    }
-                    if let Some(p) = &done.pool {
-                        log_steps(ctx, "php-fpm", &p.steps).await;
-                    }
-                    log_steps(ctx, "nginx", &done.vhost.steps).await;
-                    // A site that left PHP (or a version) may leave a pool unused.
-                    stop_unused_pools(ctx, node, &input.tenant).await?;
-                    let report = &done.vhost;
-                    Ok(Some(
-                        json!({ "node": "local", "revision": report.rev, "previous": report.previous,
-                        "steps": report.steps, "config": done.config,
-                        "php_pool": done.pool.as_ref().map(|p| json!({ "revision": p.rev, "steps": p.steps })) }),
-                    ))
-                }
-                Err(e) => {
-                    ctx.log("error", e.to_string()).await;
-                    if e.retryable() {
-                        Err(StepError::Retry(e.to_string()))
-                    } else {
-                        Err(StepError::Permanent(e.to_string()))
-                    }
-                }
-            }
+            apply_site(&self.node, &self.pki, ctx, id).await
         })
+    }
+}
+
+/// Put a site's current settings (and certificate) on its node, for a job:
+/// `site.apply`, and the install step of `certificate.issue`.
+pub(crate) async fn apply_site(
+    local: &Option<Arc<LocalNode>>,
+    pki: &Pki,
+    ctx: &StepCtx,
+    id: SiteId,
+) -> Result<Option<Value>, StepError> {
+    let mut c = ctx.db().conn().await.map_err(db_err)?;
+    let site = match sites::get(&mut c, &berth_core::Scope::system(), id).await {
+        Ok(s) => s,
+        Err(berth_db::DbError::NotFound) => {
+            ctx.log("info", "the site was deleted meanwhile; nothing to apply")
+                .await;
+            return Ok(None);
+        }
+        Err(e) => return Err(db_err(e)),
+    };
+    let input = site_input(&mut c, &site, &mut HashMap::new()).await?;
+    if let Some(nid) = sites::node_of(&mut c, id).await.map_err(db_err)? {
+        let row = nodes::get_by_id(&mut c, nid).await.map_err(db_err)?;
+        let used = php_versions_in_use(&mut c, remote_newest_php(&row), &input.tenant).await?;
+        drop(c);
+        let req = ApplySite {
+            generation: ctx.job().created_at.0,
+            site: input,
+            php_in_use: used,
+        };
+        let done = call_agent(pki, ctx, &row, reqwest::Method::PUT, &format!("/v1/sites/{id}"), &req).await?;
+        if done.already_applied {
+            ctx.log("info", format!("node {} had applied this already", row.node.name))
+                .await;
+        } else {
+            if !done.pool_steps.is_empty() {
+                log_steps(ctx, "php-fpm", &done.pool_steps).await;
+            }
+            log_steps(ctx, &format!("nginx on {}", row.node.name), &done.steps).await;
+        }
+        for n in &done.notes {
+            ctx.log("info", n.clone()).await;
+        }
+        return Ok(Some(json!({ "node": row.node.name, "revision": done.revision,
+            "already_applied": done.already_applied, "steps": done.steps, "config": done.config })));
+    }
+    drop(c);
+    let node = node_of(local)?;
+    let reason = format!("job {}", ctx.job().id);
+    match node.apply_site(&input, &reason).await {
+        Ok(done) => {
+            if done.vhost.changes > 1 {
+                ctx.log(
+                    "info",
+                    format!(
+                        "nginx applied this with {} other change(s) in one reload",
+                        done.vhost.changes - 1
+                    ),
+                )
+                .await;
+            }
+            if let Some(p) = &done.pool {
+                log_steps(ctx, "php-fpm", &p.steps).await;
+            }
+            log_steps(ctx, "nginx", &done.vhost.steps).await;
+            // A site that left PHP (or a version) may leave a pool unused.
+            stop_unused_pools(ctx, node, &input.tenant).await?;
+            let report = &done.vhost;
+            Ok(Some(
+                json!({ "node": "local", "revision": report.rev, "previous": report.previous,
+                "steps": report.steps, "config": done.config,
+                "php_pool": done.pool.as_ref().map(|p| json!({ "revision": p.rev, "steps": p.steps })) }),
+            ))
+        }
+        Err(e) => {
+            ctx.log("error", e.to_string()).await;
+            if e.retryable() {
+                Err(StepError::Retry(e.to_string()))
+            } else {
+                Err(StepError::Permanent(e.to_string()))
+            }
+        }
     }
 }
 

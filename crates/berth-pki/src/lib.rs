@@ -6,6 +6,8 @@
 //! key. The panel talks to agents with a client certificate named
 //! `berth-panel`; agents accept no other peer.
 
+pub mod inspect;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, SerialNumber,

@@ -29,6 +29,28 @@ pub struct VhostSpec {
     /// A name that only redirects (301, path kept) to another: `www.` handling.
     #[serde(default)]
     pub name_redirect: Option<NameRedirect>,
+    /// Where ACME http-01 challenge files are (`<root>/.well-known/acme-challenge/`);
+    /// this location wins over everything else the site does.
+    #[serde(default)]
+    pub acme_root: Option<AbsPath>,
+    /// HTTPS, once the site has a certificate.
+    #[serde(default)]
+    pub tls: Option<VhostTls>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VhostTls {
+    pub listen: Vec<SocketAddr>,
+    /// The chain (leaf first) and its key: content-addressed files that are
+    /// never rewritten, so a revision always names a matching pair.
+    pub cert: AbsPath,
+    pub key: AbsPath,
+    /// Plain HTTP only answers ACME challenges and redirects to HTTPS.
+    pub force_https: bool,
+    pub hsts: bool,
+    /// The leaf names an OCSP responder.
+    pub stapling: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +108,10 @@ pub struct NginxMainSpec {
     pub default_listen: Vec<SocketAddr>,
     /// Run workers as this user (`None`: nginx's default).
     pub user: Option<AccountName>,
+    /// HTTPS addresses: a name no site holds gets its handshake refused
+    /// rather than another tenant's certificate.
+    #[serde(default)]
+    pub default_tls_listen: Vec<SocketAddr>,
 }
 
 /// The server's form of a database user's password: MariaDB's native hash

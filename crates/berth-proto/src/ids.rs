@@ -101,6 +101,10 @@ id_type!(
     DnsRecordId
 );
 id_type!(
+    /// A TLS certificate of a site.
+    CertificateId
+);
+id_type!(
     /// A request id that travels through logs, audit rows and (later) the agent.
     RequestId
 );

@@ -367,6 +367,37 @@ validated!(
     }
 );
 
+validated!(
+    /// A name on a certificate: a domain, or a wildcard `*.example.com`
+    /// (one label, issued with dns-01 only).
+    CertName,
+    "certificate name",
+    |s| {
+        let (wild, rest) = match s.strip_prefix("*.") {
+            Some(r) => (true, r.to_owned()),
+            None => (false, s),
+        };
+        let d = DomainName::parse(&rest).map_err(|e| e.why)?;
+        Ok(if wild { format!("*.{d}") } else { d.into_inner() })
+    }
+);
+
+impl CertName {
+    pub fn is_wildcard(&self) -> bool {
+        self.0.starts_with("*.")
+    }
+    /// The domain without `*.`.
+    pub fn base(&self) -> &str {
+        self.0.strip_prefix("*.").unwrap_or(&self.0)
+    }
+}
+
+impl From<DomainName> for CertName {
+    fn from(d: DomainName) -> CertName {
+        CertName(d.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod domain_tests {
     use super::*;

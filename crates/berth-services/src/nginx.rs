@@ -4,7 +4,7 @@
 //! names, socket addresses, redirect URLs without `$`, quotes, braces or `;`),
 //! so nothing here needs escaping and no input can add a directive.
 
-use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec};
+use berth_proto::desired::{NginxMainSpec, VhostKind, VhostSpec, VhostTls};
 use std::fmt::Write;
 
 const HEADER: &str = "# Managed by Berth. Edits here are reported as drift and replaced by the next apply.\n";
@@ -41,6 +41,29 @@ pub fn render_main(spec: &NginxMainSpec) -> String {
     }
     s.push_str("        return 404;\n");
     s.push_str("    }\n");
+    if !spec.default_tls_listen.is_empty() {
+        // Mozilla's "intermediate" profile: TLS 1.2 and 1.3, forward-secret
+        // AEAD ciphers only, no session tickets (their key never rotates
+        // without a restart).
+        s.push_str("    ssl_protocols TLSv1.2 TLSv1.3;\n");
+        s.push_str(concat!(
+            "    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:",
+            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:",
+            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;\n"
+        ));
+        s.push_str("    ssl_prefer_server_ciphers off;\n");
+        s.push_str("    ssl_session_cache shared:berth_tls:10m;\n");
+        s.push_str("    ssl_session_timeout 1d;\n");
+        s.push_str("    ssl_session_tickets off;\n");
+        // A name no site holds: refuse the handshake instead of showing
+        // some tenant's certificate.
+        s.push_str("    server {\n");
+        for l in &spec.default_tls_listen {
+            let _ = writeln!(s, "        listen {l} ssl default_server;");
+        }
+        s.push_str("        ssl_reject_handshake on;\n");
+        s.push_str("    }\n");
+    }
     let _ = writeln!(s, "    include {p}/current/sites/*.conf;");
     s.push_str("}\n");
     s
@@ -54,9 +77,9 @@ pub fn vhost_file_name(spec: &VhostSpec) -> String {
 /// Deny dot-files (`.git`, `.env`, `.user.ini`), except ACME's `.well-known`.
 const DENY_HIDDEN: &str = "    location ~ /\\.(?!well-known/) {\n        deny all;\n    }\n";
 
-fn head(s: &mut String, spec: &VhostSpec, names: &[&str]) {
+fn head(s: &mut String, spec: &VhostSpec, listen: &[String], names: &[&str]) {
     s.push_str("server {\n");
-    for l in &spec.listen {
+    for l in listen {
         let _ = writeln!(s, "    listen {l};");
     }
     let _ = writeln!(s, "    server_name {};", names.join(" "));
@@ -65,6 +88,48 @@ fn head(s: &mut String, spec: &VhostSpec, names: &[&str]) {
     // Lets the agent's health check prove that this block (this revision)
     // answered, whatever the status.
     let _ = writeln!(s, "    add_header X-Berth-Site {} always;", spec.site);
+}
+
+/// The certificate of an HTTPS block.
+fn tls_lines(s: &mut String, t: &VhostTls) {
+    let _ = writeln!(s, "    ssl_certificate {};", t.cert);
+    let _ = writeln!(s, "    ssl_certificate_key {};", t.key);
+    if t.stapling {
+        s.push_str("    ssl_stapling on;\n");
+        s.push_str("    ssl_stapling_verify on;\n");
+        let _ = writeln!(s, "    ssl_trusted_certificate {};", t.cert);
+    }
+    if t.hsts {
+        s.push_str("    add_header Strict-Transport-Security \"max-age=31536000\" always;\n");
+    }
+}
+
+/// ACME http-01 challenges: a `^~` prefix location beats every other
+/// location of the block (redirects, proxies, the suspension page).
+fn acme(s: &mut String, spec: &VhostSpec) {
+    if let Some(root) = &spec.acme_root {
+        s.push_str("    location ^~ /.well-known/acme-challenge/ {\n");
+        let _ = writeln!(s, "        root {root};");
+        s.push_str("        default_type text/plain;\n");
+        s.push_str("        try_files $uri =404;\n");
+        s.push_str("    }\n");
+    }
+}
+
+fn plain_listen(spec: &VhostSpec) -> Vec<String> {
+    spec.listen.iter().map(ToString::to_string).collect()
+}
+
+fn tls_listen(t: &VhostTls) -> Vec<String> {
+    t.listen.iter().map(|l| format!("{l} ssl http2")).collect()
+}
+
+/// `:port` when HTTPS is not on 443.
+fn https_port(t: &VhostTls) -> String {
+    match t.listen.first().map(|a| a.port()) {
+        Some(443) | None => String::new(),
+        Some(p) => format!(":{p}"),
+    }
 }
 
 /// Path redirects and error pages, for kinds that serve the site's own URLs.
@@ -91,8 +156,9 @@ fn files(s: &mut String, root: &berth_proto::AbsPath, index: &str) {
     s.push_str(DENY_HIDDEN);
 }
 
-/// The server blocks of one site: the site itself, and the `www.` redirect
-/// when it has one.
+/// The server blocks of one site: the site itself, the `www.` redirect
+/// when it has one, and with force-HTTPS the plain-HTTP block that only
+/// answers challenges and redirects.
 pub fn render_vhost(spec: &VhostSpec) -> String {
     let mut s = String::from(HEADER);
     let _ = writeln!(s, "# site {}", spec.site);
@@ -102,7 +168,17 @@ pub fn render_vhost(spec: &VhostSpec) -> String {
         .filter(|n| spec.name_redirect.as_ref().is_none_or(|r| r.from != **n))
         .map(|n| n.as_str())
         .collect();
-    head(&mut s, spec, &names);
+    let force = spec.tls.as_ref().filter(|t| t.force_https);
+    let main_listen = match (&spec.tls, force) {
+        (Some(t), Some(_)) => tls_listen(t),
+        (Some(t), None) => plain_listen(spec).into_iter().chain(tls_listen(t)).collect(),
+        (None, _) => plain_listen(spec),
+    };
+    head(&mut s, spec, &main_listen, &names);
+    if let Some(t) = &spec.tls {
+        tls_lines(&mut s, t);
+    }
+    acme(&mut s, spec);
     match &spec.kind {
         VhostKind::Static { root } => {
             files(&mut s, root, "index.html index.htm");
@@ -149,8 +225,35 @@ pub fn render_vhost(spec: &VhostSpec) -> String {
     }
     s.push_str("}\n");
     if let Some(r) = &spec.name_redirect {
-        head(&mut s, spec, &[r.from.as_str()]);
-        let _ = writeln!(s, "    return 301 $scheme://{}$request_uri;", r.to);
+        // With force-HTTPS, plain HTTP for every name is the block below.
+        let listen = match (&spec.tls, force) {
+            (Some(t), Some(_)) => tls_listen(t),
+            (Some(t), None) => plain_listen(spec).into_iter().chain(tls_listen(t)).collect(),
+            (None, _) => plain_listen(spec),
+        };
+        head(&mut s, spec, &listen, &[r.from.as_str()]);
+        if let Some(t) = &spec.tls {
+            tls_lines(&mut s, t);
+        }
+        acme(&mut s, spec);
+        // A location, not a server-level `return`: that would run before
+        // the challenge location could match.
+        let target = match force {
+            Some(t) => format!("https://{}{}", r.to, https_port(t)),
+            None => format!("$scheme://{}", r.to),
+        };
+        let _ = writeln!(s, "    location / {{\n        return 301 {target}$request_uri;\n    }}");
+        s.push_str("}\n");
+    }
+    if let Some(t) = force {
+        let all: Vec<&str> = spec.server_names.iter().map(|n| n.as_str()).collect();
+        head(&mut s, spec, &plain_listen(spec), &all);
+        acme(&mut s, spec);
+        let _ = writeln!(
+            s,
+            "    location / {{\n        return 301 https://$host{}$request_uri;\n    }}",
+            https_port(t)
+        );
         s.push_str("}\n");
     }
     s

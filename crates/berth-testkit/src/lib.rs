@@ -7,6 +7,7 @@
 //! is an error, so CI can never silently test one backend only.
 
 pub mod dns_servers;
+pub mod pebble;
 pub mod servers;
 
 use sqlx::Connection;

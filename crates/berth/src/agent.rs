@@ -53,6 +53,8 @@ pub struct RunArgs {
     pub db: crate::db_flags::DbFlags,
     #[command(flatten)]
     pub dns: crate::dns_flags::DnsFlags,
+    #[command(flatten)]
+    pub tls: crate::tls_flags::TlsFlags,
 }
 
 pub async fn run(cmd: AgentCommand) -> anyhow::Result<()> {
@@ -138,6 +140,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
             )?,
             workers: 2,
             default_listen: vec![args.web_listen],
+            default_tls_listen: vec![],
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![args.web_listen],
@@ -147,6 +150,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?,
         databases: args.db.config(std::fs::canonicalize(&args.state_dir)?.join("db-dumps")),
         dns: args.dns.config()?,
+        certs: args.tls.config(&std::fs::canonicalize(&args.state_dir)?.join("tls"))?,
         templates_dir: Some(std::fs::canonicalize(&args.state_dir)?.join("templates")),
     };
     let node = Arc::new(LocalNode::start(cfg).await?);

@@ -9,6 +9,7 @@ mod cli;
 mod db_flags;
 mod dns_flags;
 mod serve;
+mod tls_flags;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;

@@ -38,6 +38,8 @@ pub struct ServeArgs {
     pub db: crate::db_flags::DbFlags,
     #[command(flatten)]
     pub dns: crate::dns_flags::DnsFlags,
+    #[command(flatten)]
+    pub tls: crate::tls_flags::TlsFlags,
     /// Run only the panel: no websites on this machine.
     #[arg(long)]
     pub no_local_node: bool,
@@ -56,6 +58,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
             prefix: abs(&data.join("nginx"))?,
             workers: 2,
             default_listen: vec![args.web_listen],
+            default_tls_listen: vec![],
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![args.web_listen],
@@ -68,6 +71,7 @@ fn node_config(args: &ServeArgs) -> anyhow::Result<berth_agent::node::NodeConfig
             .map_err(anyhow::Error::msg)?,
         databases: args.db.config(data.join("db-dumps")),
         dns: args.dns.config()?,
+        certs: args.tls.config(&data.join("tls"))?,
         templates_dir: Some(data.join("templates")),
     })
 }

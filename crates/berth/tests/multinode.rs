@@ -135,6 +135,10 @@ async fn spawn_agent(n: &NodeUnderTest) -> anyhow::Result<Child> {
         &n.base.join("homes").display().to_string(),
         "--php-root",
         &n.base.join("php").display().to_string(),
+        "--https-listen",
+        "none",
+        "--acme-root",
+        &n.base.join("acme").display().to_string(),
         "--mariadb-socket",
         &n.mariadb.display().to_string(),
     ])
@@ -363,6 +367,7 @@ async fn scenario(
         options: site.options.clone(),
         php: Default::default(),
         suspended: false,
+        certificate: None,
     };
     let req = berth_agent::rpc::ApplySite {
         generation: 1,

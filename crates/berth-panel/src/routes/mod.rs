@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod databases;
 pub mod dns;
 pub mod jobs;
@@ -128,6 +129,14 @@ pub fn api() -> OpenApiRouter<SharedState> {
                 .layer(axum::extract::DefaultBodyLimit::max(dns::MAX_ZONE_BODY)),
         )
         .routes(routes!(dns::get_zone, dns::update_zone, dns::delete_zone))
+        .routes(routes!(
+            certificates::list_certificates,
+            certificates::order_certificate
+        ))
+        .routes(routes!(certificates::summary))
+        .routes(routes!(certificates::upload_certificate))
+        .routes(routes!(certificates::get_certificate, certificates::delete_certificate))
+        .routes(routes!(certificates::renew_certificate))
         .routes(routes!(dns::update_record, dns::delete_record))
         .routes(routes!(dns::export_zone))
         .routes(routes!(dns::import_zone))

@@ -2,6 +2,7 @@
 //! PostgreSQL (when `BERTH_TEST_PG_URL` is set; `scripts/test` sets it).
 
 mod auth_flows;
+mod certificates;
 mod common;
 mod databases;
 mod dns;

@@ -256,6 +256,7 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
             prefix: abs(dir.join("nginx"))?,
             workers: 1,
             default_listen: vec![web],
+            default_tls_listen: vec![],
             user: Some(AccountName::parse("berth-web")?),
         },
         web_listen: vec![web],
@@ -263,6 +264,11 @@ pub(crate) fn node_config(dir: &std::path::Path, web: SocketAddr) -> anyhow::Res
         php_sbin: "/usr/sbin".into(),
         dns: Default::default(),
         templates_dir: Some(dir.join("templates")),
+        certs: berth_agent::certs::CertsConfig {
+            https_listen: vec![],
+            acme_root: abs(dir.join("acme"))?,
+            dir: dir.join("tls"),
+        },
         services: berth_agent::systemd::ServiceManager::Agent,
         databases: Default::default(),
     })

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod databases;
 pub mod dns;
 pub mod jobs;

@@ -99,7 +99,10 @@ pub async fn run(ctx: &Ctx, cmd: JobsCmd) -> anyhow::Result<ExitCode> {
                         format!("{}/{}", j.attempts, j.max_attempts),
                         opt(j.tenant_id),
                         ts(j.created_at),
-                        j.last_error.as_deref().map(|e| shorten(e, 60)).unwrap_or_default(),
+                        j.last_error
+                            .as_deref()
+                            .map(|e| super::output::shorten(e, 60))
+                            .unwrap_or_default(),
                     ]);
                 }
                 t.print();
@@ -298,16 +301,6 @@ fn finish(ctx: &Ctx, job: &Job) -> ExitCode {
     if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    let s = s.lines().next().unwrap_or_default();
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
 fn show(ctx: &Ctx, j: &Job) -> anyhow::Result<()> {
     ctx.emit(j, |j| {
         print_fields(&[
@@ -365,7 +358,7 @@ mod tests {
 
     #[test]
     fn shorten_keeps_the_first_line() {
-        assert_eq!(shorten("abc\ndef", 10), "abc");
-        assert_eq!(shorten("abcdefghij", 5), "abcd…");
+        assert_eq!(super::super::output::shorten("abc\ndef", 10), "abc");
+        assert_eq!(super::super::output::shorten("abcdefghij", 5), "abcd…");
     }
 }

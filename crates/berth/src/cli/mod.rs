@@ -9,6 +9,7 @@
 
 mod account;
 mod audit;
+mod certificates;
 mod config;
 mod databases;
 mod dns;
@@ -101,6 +102,9 @@ pub enum Command {
     /// DNS zones and records.
     #[command(subcommand)]
     Dns(dns::DnsCmd),
+    /// Sites' TLS certificates: ACME orders, uploads, renewals, expiry.
+    #[command(subcommand)]
+    Certificates(certificates::CertificatesCmd),
     /// A node's configuration history, drift and rollback (staff).
     #[command(subcommand)]
     Node(node::NodeCmd),
@@ -147,6 +151,7 @@ async fn dispatch(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode>
         Command::Databases(c) => databases::run_databases(&connect(global)?, c).await,
         Command::DatabaseUsers(c) => databases::run_users(&connect(global)?, c).await,
         Command::Dns(c) => dns::run(&connect(global)?, c).await,
+        Command::Certificates(c) => certificates::run(&connect(global)?, c).await,
         Command::Node(c) => node::run(&connect(global)?, c).await,
         Command::Audit(c) => audit::run(&connect(global)?, c).await,
         Command::Twofa(c) => account::twofa(&connect(global)?, c).await,

@@ -81,6 +81,17 @@ pub fn parse_json_arg(s: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(s).map_err(|e| format!("not valid JSON: {e}"))
 }
 
+/// The first line of `s`, at most `max` characters (for table cells).
+pub fn shorten(s: &str, max: usize) -> String {
+    let s = s.lines().next().unwrap_or_default();
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,599 @@
+//! Certificates end to end: a real `pebble` ACME server validates http-01
+//! through the test nginx and dns-01 through a real PowerDNS (which also
+//! answers pebble's lookups); the issued certificate is fetched back over
+//! HTTPS by curl and by a rustls client trusting pebble's root. Renewal
+//! (by request and by the recurring scan), a failing renewal that leaves
+//! the old certificate serving and alerts a webhook, uploads (good and
+//! hostile), another tenant's site, deletion. SQLite and PostgreSQL.
+
+use crate::common::{TestPanel, config, serve_with};
+use crate::sites::{free_addr, get_path, job_done};
+use berth_agent::dns::{DnsServersConfig, PowerDnsAdmin};
+use berth_testkit::dns_servers::PowerDnsServer;
+use berth_testkit::pebble::Pebble;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+struct Env {
+    web: SocketAddr,
+    https: SocketAddr,
+    root_pem: String,
+    root_path: std::path::PathBuf,
+    hooks: Arc<Mutex<Vec<String>>>,
+}
+
+/// A webhook receiver: every request body, in order.
+async fn webhook() -> anyhow::Result<(String, Arc<Mutex<Vec<String>>>)> {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", l.local_addr()?);
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                // Headers, then Content-Length bytes of body.
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            if let Ok(mut g) = keep.lock() {
+                                g.push(body.to_owned());
+                            }
+                            break;
+                        }
+                    }
+                }
+                let _ = sock
+                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    Ok((url, got))
+}
+
+/// The leaf the HTTPS listener shows for `host`: (serial, names, issuer),
+/// through a rustls client that trusts only `root_pem`.
+async fn served(env: &Env, host: &str, root_pem: &str) -> anyhow::Result<(String, Vec<String>, String, String)> {
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
+        .resolve(host, env.https)
+        .tls_info(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let resp = client
+        .get(format!("https://{host}:{}/", env.https.port()))
+        .send()
+        .await?;
+    let der = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate().map(<[u8]>::to_vec))
+        .ok_or_else(|| anyhow::anyhow!("no peer certificate"))?;
+    let hsts = resp
+        .headers()
+        .get("strict-transport-security")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let info = berth_pki::inspect::inspect(&der)?;
+    Ok((info.serial_hex, info.names, info.issuer, hsts))
+}
+
+/// `curl` over HTTPS trusting pebble's root: (exit code, body).
+#[allow(clippy::disallowed_methods)] // the test drives the real curl
+fn curl(env: &Env, host: &str, root: &std::path::Path) -> anyhow::Result<(i32, String)> {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(root)
+        .arg("--resolve")
+        .arg(format!("{host}:{}:127.0.0.1", env.https.port()))
+        .arg(format!("https://{host}:{}/", env.https.port()))
+        .output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+async fn set(p: &TestPanel, root: &str, key: &str, value: Value) -> anyhow::Result<()> {
+    let (st, v) = p
+        .call(
+            Method::PUT,
+            &format!("/api/v1/settings/{key}"),
+            Some(root),
+            Some(json!({ "value": value })),
+        )
+        .await?;
+    anyhow::ensure!(st.is_success(), "{key}: {v}");
+    Ok(())
+}
+
+async fn cert(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Value> {
+    let (st, c) = p.get(&format!("/api/v1/certificates/{id}"), token).await?;
+    anyhow::ensure!(st == StatusCode::OK, "{c}");
+    Ok(c)
+}
+
+/// A job that must fail: its last error.
+async fn job_failed(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<String> {
+    for _ in 0..600 {
+        let (_, j) = p.get(&format!("/api/v1/jobs/{id}"), token).await?;
+        match j["state"].as_str() {
+            Some("succeeded") => anyhow::bail!("job {id} succeeded"),
+            Some("dead") => return Ok(s(&j["last_error"])),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    anyhow::bail!("job {id} did not finish")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_from_pebble_served_by_nginx() -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    let pdns = PowerDnsServer::start()?;
+    for t in berth_testkit::databases().await? {
+        let tmp = tempfile::tempdir()?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        let web = free_addr()?;
+        let https = free_addr()?;
+        let pebble = Pebble::start(web.port(), SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)))?;
+        let mut cfg = config();
+        let mut node = crate::sites::node_config(tmp.path(), web)?;
+        node.certs.https_listen = vec![https];
+        node.dns = DnsServersConfig {
+            powerdns: Some(PowerDnsAdmin {
+                api_url: pdns.api_url.clone(),
+                api_key: pdns.api_key.clone(),
+                server_id: "localhost".into(),
+            }),
+            bind: None,
+        };
+        cfg.node = Some(node);
+        cfg.workers = 4;
+        let _nginx = berth_agent::nginx::StopOnDrop {
+            prefix: tmp.path().join("nginx"),
+        };
+        let (url, db, stop, task, n) = serve_with(&t.url, cfg).await?;
+        anyhow::ensure!(n.is_some(), "the local node did not start");
+        let p = TestPanel::attach(t, url, db, stop, task);
+        let (hook_url, hooks) = webhook().await?;
+        let env = Env {
+            web,
+            https,
+            root_pem: pebble.root_pem()?,
+            root_path: pebble.root_path()?,
+            hooks,
+        };
+        let root = p.admin().await?;
+        set(&p, &root, "acme.directory_url", json!(pebble.directory_url())).await?;
+        set(
+            &p,
+            &root,
+            "acme.ca_root_file",
+            json!(pebble.listener_ca_path().display().to_string()),
+        )
+        .await?;
+        set(
+            &p,
+            &root,
+            "acme.resolver",
+            json!(format!("127.0.0.1:{}", pdns.dns_port)),
+        )
+        .await?;
+        set(&p, &root, "acme.contact_email", json!("admin@berth.test")).await?;
+        set(&p, &root, "alerts.webhook_url", json!(hook_url)).await?;
+        set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        scenario(&p, &env, &suffix)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}\n--- pebble ---\n{}", pebble.log()))?;
+    }
+    Ok(())
+}
+
+async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> {
+    let root = p.admin().await?;
+    let (ta, tb) = (format!("ca{suffix}"), format!("cb{suffix}"));
+    let tenant_a = p.tenant(&root, &ta, None).await?;
+    let tenant_b = p.tenant(&root, &tb, None).await?;
+    let (_, client_a) = p
+        .user(&root, &format!("owner@{ta}.example"), "client", Some(&tenant_a))
+        .await?;
+    let (_, client_b) = p
+        .user(&root, &format!("owner@{tb}.example"), "client", Some(&tenant_b))
+        .await?;
+    let zone = format!("{ta}.test");
+    let (st, z) = p
+        .post(
+            "/api/v1/dns/zones",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "name": zone, "records": [] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{z}");
+    let zid = s(&z["zone"]["id"]);
+    job_done(p, &client_a, &s(&z["job_id"])).await?;
+
+    // A site with force-HTTPS and HSTS: both wait for a certificate. Its
+    // A record (127.0.0.1, the node's address) appears in the zone.
+    let host = format!("shop.{zone}");
+    let (st, site) = p
+        .post(
+            "/api/v1/sites",
+            &client_a,
+            json!({ "tenant_id": tenant_a, "domain": host, "kind": { "type": "static" },
+                    "options": { "force_https": true, "hsts": true } }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{site}");
+    let site_id = s(&site["site"]["id"]);
+    job_done(p, &client_a, &s(&site["job_id"])).await?;
+    let zone_jobs = p.get(&format!("/api/v1/dns/zones/{zid}"), &client_a).await?.1;
+    if let Some(j) = zone_jobs["last_job_id"].as_str() {
+        job_done(p, &client_a, j).await?;
+    }
+    let (code, _) = get_path(env.web, &host, "/").await?;
+    assert_eq!(code, 200, "no certificate yet: plain HTTP serves the site");
+
+    // Hostile orders: another tenant's site, names that are not the
+    // site's, a wildcard over http-01, an unorderable key type.
+    let order = |b: Value| {
+        let token = client_a.clone();
+        async move { p.post("/api/v1/certificates", &token, b).await }
+    };
+    let (st, _) = p
+        .post("/api/v1/certificates", &client_b, json!({ "site_id": site_id }))
+        .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND, "tenant B cannot order for tenant A's site");
+    let (st, v) = order(json!({ "site_id": site_id, "names": ["evil.example"] })).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = order(json!({ "site_id": site_id, "names": [format!("*.{host}")] })).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "wildcard needs dns-01: {v}");
+    let (st, v) = order(json!({ "site_id": site_id, "key_type": "other" })).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = order(json!({ "site_id": site_id, "names": ["bad name;"] })).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, list) = p.get("/api/v1/certificates", &client_a).await?;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(list["total"], 0, "refused orders left nothing: {list}");
+
+    // http-01: pebble fetches the challenge from the test nginx.
+    let (st, ordered) = order(json!({ "site_id": site_id })).await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{ordered}");
+    let cid = s(&ordered["certificate"]["id"]);
+    assert_eq!(ordered["certificate"]["status"], "pending");
+    job_done(p, &client_a, &s(&ordered["job_id"])).await?;
+    let c1 = cert(p, &client_a, &cid).await?;
+    assert_eq!(c1["status"], "valid", "{c1}");
+    assert_eq!(c1["names"], json!([host]));
+    assert!(s(&c1["issuer"]).contains("Pebble"), "{c1}");
+    assert!(c1["days_left"].as_i64().unwrap_or(0) > 30, "{c1}");
+    let (serial, names, _, hsts) = served(env, &host, &env.root_pem).await?;
+    assert_eq!(serial, s(&c1["serial"]), "nginx serves the issued certificate");
+    assert_eq!(names, vec![host.clone()]);
+    assert_eq!(hsts, "max-age=31536000");
+    let (code, body) = curl(env, &host, &env.root_path)?;
+    assert_eq!(code, 0, "curl trusts pebble's root: {body}");
+    // Plain HTTP redirects now, except the challenge path.
+    let (code, text) = get_path(env.web, &host, "/page?x=1").await?;
+    assert_eq!(code, 301, "{text}");
+    assert!(
+        text.contains(&format!("Location: https://{host}:{}/page?x=1", env.https.port())),
+        "{text}"
+    );
+    let (code, _) = get_path(env.web, &host, "/.well-known/acme-challenge/nothing-here").await?;
+    assert_eq!(code, 404, "the challenge location wins over force-HTTPS");
+    // A name nobody holds gets no tenant's certificate.
+    assert!(served(env, "unknown.example", &env.root_pem).await.is_err());
+    // Tenant B sees none of it.
+    let (st, _) = p.get(&format!("/api/v1/certificates/{cid}"), &client_b).await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, lb) = p.get("/api/v1/certificates", &client_b).await?;
+    assert_eq!(lb["total"], 0);
+
+    // Renew on request: a new serial is served.
+    let (st, r) = p
+        .post(&format!("/api/v1/certificates/{cid}/renew"), &client_a, json!({}))
+        .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    job_done(p, &client_a, &s(&r["job_id"])).await?;
+    let c2 = cert(p, &client_a, &cid).await?;
+    assert_ne!(c2["serial"], c1["serial"]);
+    assert_eq!(served(env, &host, &env.root_pem).await?.0, s(&c2["serial"]));
+
+    // The recurring scan renews what is inside the window. Pebble's
+    // certificates live five years: move this one's end into the window.
+    {
+        let mut c = p.db.conn().await?;
+        sqlx::query("UPDATE certificates SET not_before = $1, not_after = $2 WHERE id = $3")
+            .bind(berth_db::now_ms() - 80 * 86_400_000)
+            .bind(berth_db::now_ms() + 10 * 86_400_000)
+            .bind(cid.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    let (_, soon) = p.get("/api/v1/certificates?expiring_within_days=14", &client_a).await?;
+    assert_eq!(soon["total"], 1, "{soon}");
+    let (st, scan) = p
+        .post(
+            "/api/v1/jobs",
+            &root,
+            json!({ "kind": "certificates.renew", "payload": {} }),
+        )
+        .await?;
+    assert!(st.is_success(), "{scan}");
+    let done = job_done(p, &root, &s(&scan["id"])).await?;
+    let started = done["steps"][0]["artifact"]["renewals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(started.len(), 1, "{done}");
+    job_done(p, &root, started[0].as_str().unwrap_or_default()).await?;
+    let c3 = cert(p, &client_a, &cid).await?;
+    assert_ne!(c3["serial"], c2["serial"]);
+    assert_eq!(served(env, &host, &env.root_pem).await?.0, s(&c3["serial"]));
+    assert!(
+        c3["days_left"].as_i64().unwrap_or(0) > 30,
+        "the renewed one lives long again: {c3}"
+    );
+    let (_, again) = p
+        .post(
+            "/api/v1/jobs",
+            &root,
+            json!({ "kind": "certificates.renew", "payload": {} }),
+        )
+        .await?;
+    let again = job_done(p, &root, &s(&again["id"])).await?;
+    assert_eq!(
+        again["steps"][0]["artifact"]["renewals"],
+        json!([]),
+        "nothing more is due: {again}"
+    );
+
+    // A renewal that cannot work: the name points elsewhere now. The
+    // preflight refuses (nothing ordered), the old certificate keeps
+    // serving, the status says so, the webhook hears of it.
+    let recs = p.get(&format!("/api/v1/dns/zones/{zid}/records"), &client_a).await?.1;
+    let a = recs
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "shop" && r["type"] == "A"))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no A record for the site: {recs}"))?;
+    let (st, ch) = p
+        .call(
+            Method::PUT,
+            &format!("/api/v1/dns/zones/{zid}/records/{}", s(&a["id"])),
+            Some(&client_a),
+            Some(json!({ "name": "shop", "type": "A", "content": "192.0.2.99" })),
+        )
+        .await?;
+    assert!(st.is_success(), "{ch}");
+    job_done(p, &client_a, &s(&ch["job_id"])).await?;
+    let (_, r) = p
+        .post(&format!("/api/v1/certificates/{cid}/renew"), &client_a, json!({}))
+        .await?;
+    let err = job_failed(p, &client_a, &s(&r["job_id"])).await?;
+    assert!(err.contains("preflight") && err.contains("192.0.2.99"), "{err}");
+    let c4 = cert(p, &client_a, &cid).await?;
+    assert_eq!(c4["status"], "failing", "{c4}");
+    assert!(s(&c4["last_error"]).contains("preflight"), "{c4}");
+    assert!(c4["next_attempt_at"].is_string(), "backoff set: {c4}");
+    assert_eq!(c4["failures"], 1);
+    assert_eq!(
+        served(env, &host, &env.root_pem).await?.0,
+        s(&c3["serial"]),
+        "the old one still serves"
+    );
+    let hooks = env.hooks.lock().map(|h| h.clone()).unwrap_or_default();
+    assert!(
+        hooks
+            .iter()
+            .any(|h| h.contains("certificate.failed") && h.contains(&cid)),
+        "webhook: {hooks:?}"
+    );
+    let (_, sum) = p.get("/api/v1/certificates/summary", &client_a).await?;
+    assert_eq!(sum["failing"], 1, "{sum}");
+    let (_, failing) = p.get("/api/v1/certificates?status=failing", &root).await?;
+    assert!(
+        failing["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|c| c["id"] == cid.as_str()))
+    );
+    // Put the record back.
+    let (_, ch) = p
+        .call(
+            Method::PUT,
+            &format!("/api/v1/dns/zones/{zid}/records/{}", s(&a["id"])),
+            Some(&client_a),
+            Some(json!({ "name": "shop", "type": "A", "content": "127.0.0.1" })),
+        )
+        .await?;
+    job_done(p, &client_a, &s(&ch["job_id"])).await?;
+
+    // dns-01: a wildcard and the name, RSA key, TXT records in the
+    // tenant's zone on PowerDNS (taken away afterwards).
+    let (st, ordered) = order(json!({ "site_id": site_id, "names": [host, format!("*.{host}")],
+        "challenge": "dns-01", "key_type": "rsa-2048" }))
+    .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{ordered}");
+    job_done(p, &client_a, &s(&ordered["job_id"])).await?;
+    let c5 = cert(p, &client_a, &cid).await?;
+    assert_eq!(c5["status"], "valid", "{c5}");
+    assert_eq!(c5["key_type"], "rsa-2048");
+    assert_eq!(c5["failures"], 0);
+    let (serial, mut names, _, _) = served(env, &host, &env.root_pem).await?;
+    names.sort();
+    assert_eq!(serial, s(&c5["serial"]));
+    assert_eq!(names, vec![format!("*.{host}"), host.clone()]);
+    let recs = p.get(&format!("/api/v1/dns/zones/{zid}/records"), &client_a).await?.1;
+    assert!(
+        !recs.to_string().contains("_acme-challenge"),
+        "challenge records are removed: {recs}"
+    );
+
+    uploads(p, env, &client_a, &client_b, &site_id, &host, &cid).await?;
+
+    // Deleting the site deletes its certificate (and stops its renewals).
+    let (st, del) = p.delete(&format!("/api/v1/sites/{site_id}"), &client_a).await?;
+    assert!(st.is_success(), "{del}");
+    let (st, _) = p.get(&format!("/api/v1/certificates/{cid}"), &client_a).await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+/// Self-signed test certificates (rcgen): (chain PEM, key PEM).
+fn self_signed(
+    names: &[&str],
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
+) -> anyhow::Result<(String, String)> {
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let c = params.self_signed(&key)?;
+    Ok((c.pem(), key.serialize_pem()))
+}
+
+async fn uploads(
+    p: &TestPanel,
+    env: &Env,
+    client_a: &str,
+    client_b: &str,
+    site_id: &str,
+    host: &str,
+    cid: &str,
+) -> anyhow::Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let up = |token: &str, b: Value| {
+        let token = token.to_owned();
+        async move { p.post("/api/v1/certificates/upload", &token, b).await }
+    };
+    let (good, good_key) = self_signed(&[host], now - day, now + day * 60)?;
+    let (_, other_key) = self_signed(&[host], now - day, now + day * 60)?;
+    let (foreign, foreign_key) = self_signed(&["someone-else.example"], now - day, now + day * 60)?;
+    let (expired, expired_key) = self_signed(&[host], now - day * 90, now - day)?;
+    let before = cert(p, client_a, cid).await?;
+    for (body, field) in [
+        (
+            json!({ "site_id": site_id, "certificate": "garbage", "private_key": good_key }),
+            "certificate",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": good_key, "private_key": good_key }),
+            "certificate",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": good, "private_key": other_key }),
+            "private_key",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": good, "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }),
+            "private_key",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": foreign, "private_key": foreign_key }),
+            "certificate",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": expired, "private_key": expired_key }),
+            "certificate",
+        ),
+    ] {
+        let (st, v) = up(client_a, body).await?;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["details"]["field"], field, "{v}");
+        let key_line = good_key.lines().nth(1).unwrap_or("none");
+        assert!(!v.to_string().contains(key_line), "no key material echoed back: {v}");
+    }
+    let (st, v) = up(
+        client_a,
+        json!({ "site_id": site_id, "certificate": "x".repeat(300_000), "private_key": good_key }),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    let (st, _) = up(
+        client_b,
+        json!({ "site_id": site_id, "certificate": good, "private_key": good_key }),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND, "another tenant's site");
+    assert_eq!(
+        cert(p, client_a, cid).await?["serial"],
+        before["serial"],
+        "refused uploads changed nothing"
+    );
+
+    let (st, v) = up(
+        client_a,
+        json!({ "site_id": site_id, "certificate": good, "private_key": good_key }),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    job_done(p, client_a, &s(&v["job_id"])).await?;
+    let c = cert(p, client_a, cid).await?;
+    assert_eq!(c["source"], "custom");
+    assert_eq!(c["key_type"], "ecdsa-p256");
+    assert_eq!(c["challenge"], Value::Null);
+    let (serial, _, _, _) = served(env, host, &good).await?;
+    assert_eq!(serial, s(&c["serial"]), "the uploaded certificate is served");
+    let (st, v) = p
+        .post(&format!("/api/v1/certificates/{cid}/renew"), client_a, json!({}))
+        .await?;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "uploads are not renewed by Berth: {v}"
+    );
+    let (_, audit) = p.get("/api/v1/audit?action=certificate.upload", client_a).await?;
+    assert!(!audit.to_string().contains("PRIVATE KEY"), "no key in the audit log");
+
+    // Deleting the certificate: plain HTTP serves again, HTTPS is refused.
+    let (st, v) = p.delete(&format!("/api/v1/certificates/{cid}"), client_a).await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    job_done(p, client_a, v["job_ids"][0].as_str().unwrap_or_default()).await?;
+    let (code, _) = get_path(env.web, host, "/").await?;
+    assert_eq!(code, 200);
+    assert!(
+        served(env, host, &good).await.is_err(),
+        "no HTTPS without a certificate"
+    );
+    // Order again for the deletion test that follows.
+    let (st, o) = p
+        .post("/api/v1/certificates", client_a, json!({ "site_id": site_id }))
+        .await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{o}");
+    job_done(p, client_a, &s(&o["job_id"])).await?;
+    Ok(())
+}
