@@ -115,6 +115,7 @@ struct NodeUnderTest {
     mariadb: PathBuf,
     rpc: SocketAddr,
     web: SocketAddr,
+    https: SocketAddr,
     dir: PathBuf,
     base: PathBuf,
     proc: Option<AgentProc>,
@@ -136,7 +137,7 @@ async fn spawn_agent(n: &NodeUnderTest) -> anyhow::Result<Child> {
         "--php-root",
         &n.base.join("php").display().to_string(),
         "--https-listen",
-        "none",
+        &n.https.to_string(),
         "--acme-root",
         &n.base.join("acme").display().to_string(),
         "--mariadb-socket",
@@ -195,6 +196,7 @@ async fn enrol(api: &Api, base: &Path, name: &str, roles: &[&str], mariadb: &Pat
         mariadb: mariadb.to_path_buf(),
         rpc,
         web,
+        https: free_addr()?,
         dir: state.clone(),
         base: dir.clone(),
         proc: None,
@@ -344,6 +346,7 @@ async fn scenario(
     assert!(log["lines"].to_string().contains("GET / "), "{log}");
     assert_eq!(get(b.web, &format!("{}.test", b.name)).await?.0, 200);
 
+    remote_certificate(api, &a, &b, &site_ids[0]).await?;
     remote_databases(api, &a, &b, &tenant, tenant_name, maria).await?;
     crash_mid_apply(api, &mut a, &tenant).await?;
     remote_history(api, &a).await?;
@@ -745,5 +748,74 @@ async fn remote_history(api: &Api, a: &NodeUnderTest) -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(s, 404);
+    Ok(())
+}
+
+/// A certificate for a site on an enrolled node: the preflight and the
+/// challenge files go through the agent's RPC (`POST /v1/certs`), the key
+/// is made there and stays there, pebble validates through that node's
+/// nginx, and the node serves the issued certificate over HTTPS.
+async fn remote_certificate(api: &Api, a: &NodeUnderTest, b: &NodeUnderTest, site: &str) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let pdns = berth_testkit::dns_servers::PowerDnsServer::start()?;
+    let host = format!("{}.test", a.name);
+    let zone = format!("{host}.");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/servers/localhost/zones", pdns.api_url))
+        .header("X-API-Key", &pdns.api_key)
+        .json(&json!({ "name": zone, "kind": "Native", "nameservers": [], "rrsets": [
+            { "name": zone, "type": "SOA", "ttl": 3600, "records": [
+                { "content": "ns1.test. hostmaster.test. 1 10800 3600 604800 60", "disabled": false }] },
+            { "name": zone, "type": "A", "ttl": 60, "records": [{ "content": "127.0.0.1", "disabled": false }] }
+        ] }))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "zone: {}", r.text().await?);
+    let pebble = berth_testkit::pebble::Pebble::start(a.web.port(), SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)))?;
+    for (k, v) in [
+        ("acme.directory_url", json!(pebble.directory_url())),
+        ("acme.ca_root_file", json!(pebble.listener_ca_path().display().to_string())),
+        ("acme.resolver", json!(format!("127.0.0.1:{}", pdns.dns_port))),
+    ] {
+        let (s, v) = api
+            .call(Method::PUT, &format!("/api/v1/settings/{k}"), Some(json!({ "value": v })))
+            .await?;
+        anyhow::ensure!(s == 200, "{k}: {v}");
+    }
+    let (s, o) = api
+        .call(Method::POST, "/api/v1/certificates", Some(json!({ "site_id": site })))
+        .await?;
+    assert_eq!(s, 202, "{o}");
+    api.job_done(o["job_id"].as_str().unwrap_or_default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", pebble.log()))?;
+    let (_, c) = api
+        .call(Method::GET, &format!("/api/v1/certificates/{}", o["certificate"]["id"].as_str().unwrap_or("")), None)
+        .await?;
+    assert_eq!(c["status"], "valid", "{c}");
+    assert_eq!(c["node"], a.name.as_str());
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pebble.root_pem()?.as_bytes())?])
+        .resolve(&host, a.https)
+        .tls_info(true)
+        .build()?;
+    let resp = client.get(format!("https://{host}:{}/", a.https.port())).send().await?;
+    assert_eq!(resp.status(), 200);
+    let der = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate().map(<[u8]>::to_vec))
+        .ok_or_else(|| anyhow::anyhow!("no peer certificate"))?;
+    assert_eq!(
+        berth_pki::inspect::inspect(&der)?.serial_hex,
+        c["serial"].as_str().unwrap_or_default(),
+        "node a serves the issued certificate"
+    );
+    // The key is on node a (0600), and nowhere else.
+    use std::os::unix::fs::PermissionsExt;
+    let keys: Vec<_> = std::fs::read_dir(a.dir.join("tls/keys"))?.flatten().collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].metadata()?.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_dir(b.dir.join("tls/keys"))?.count(), 0);
     Ok(())
 }
