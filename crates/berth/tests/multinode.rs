@@ -774,11 +774,18 @@ async fn remote_certificate(api: &Api, a: &NodeUnderTest, b: &NodeUnderTest, sit
     let pebble = berth_testkit::pebble::Pebble::start(a.web.port(), SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)))?;
     for (k, v) in [
         ("acme.directory_url", json!(pebble.directory_url())),
-        ("acme.ca_root_file", json!(pebble.listener_ca_path().display().to_string())),
+        (
+            "acme.ca_root_file",
+            json!(pebble.listener_ca_path().display().to_string()),
+        ),
         ("acme.resolver", json!(format!("127.0.0.1:{}", pdns.dns_port))),
     ] {
         let (s, v) = api
-            .call(Method::PUT, &format!("/api/v1/settings/{k}"), Some(json!({ "value": v })))
+            .call(
+                Method::PUT,
+                &format!("/api/v1/settings/{k}"),
+                Some(json!({ "value": v })),
+            )
             .await?;
         anyhow::ensure!(s == 200, "{k}: {v}");
     }
@@ -790,7 +797,11 @@ async fn remote_certificate(api: &Api, a: &NodeUnderTest, b: &NodeUnderTest, sit
         .await
         .map_err(|e| anyhow::anyhow!("{e}\n{}", pebble.log()))?;
     let (_, c) = api
-        .call(Method::GET, &format!("/api/v1/certificates/{}", o["certificate"]["id"].as_str().unwrap_or("")), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/certificates/{}", o["certificate"]["id"].as_str().unwrap_or("")),
+            None,
+        )
         .await?;
     assert_eq!(c["status"], "valid", "{c}");
     assert_eq!(c["node"], a.name.as_str());

@@ -412,3 +412,35 @@ pub async fn delete_certificate(
     st.engine.wake();
     Ok(Reply(JobsStarted { job_ids: vec![job] }))
 }
+
+/// A site's names changed: an ACME certificate that covered exactly its old
+/// names is re-ordered for the new ones (the installed one serves until
+/// then). A certificate ordered for chosen names is left as it is.
+pub(crate) async fn follow_site_names(
+    st: &SharedState,
+    c: &mut Conn,
+    auth: &Authed,
+    before: &Site,
+    after: &Site,
+) -> ApiResult<Option<JobId>> {
+    let (old, new) = (site_names(before), site_names(after));
+    if old == new {
+        return Ok(None);
+    }
+    let Some(cert) = certs::for_site(c, after.id).await? else {
+        return Ok(None);
+    };
+    let covered: std::collections::BTreeSet<&str> = cert.names.iter().map(CertName::as_str).collect();
+    let was: std::collections::BTreeSet<&str> = old.iter().map(|n| n.as_str()).collect();
+    if cert.source != CertSource::Acme || covered != was {
+        return Ok(None);
+    }
+    let spec = CertSpec {
+        names: new.into_iter().map(CertName::from).collect(),
+        source: CertSource::Acme,
+        challenge: cert.challenge,
+        key_type: cert.key_type,
+    };
+    let cert = certs::upsert(c, after.tenant_id, after.id, &spec).await?;
+    Ok(Some(enqueue_issue(st, c, auth, &cert).await?))
+}

@@ -439,6 +439,7 @@ pub async fn update_site(
     .await?;
     let job_id = enqueue(&st, &mut tx, Some(&auth), "site.apply", id, before.tenant_id).await?;
     let after = sites::get(&mut tx, &scope, id).await?;
+    let cert_job = super::certificates::follow_site_names(&st, &mut tx, &auth, &before, &after).await?;
     audit(
         &mut tx,
         &auth,
@@ -447,7 +448,7 @@ pub async fn update_site(
             "site.update",
             json!({
                 "aliases": [before.aliases, after.aliases], "kind": [before.kind, after.kind],
-                "options": [before.options, after.options], "job_id": job_id
+                "options": [before.options, after.options], "job_id": job_id, "certificate_job_id": cert_job
             }),
         ),
     )

@@ -461,7 +461,65 @@ async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> 
         "challenge records are removed: {recs}"
     );
 
-    uploads(p, env, &client_a, &client_b, &site_id, &host, &cid).await?;
+    // Names chosen by hand are left alone when the site's names change; a
+    // certificate that covered the site's names follows them.
+    let alias = format!("alt.{zone}");
+    let (st, r) = p
+        .post(
+            &format!("/api/v1/dns/zones/{zid}/records"),
+            &client_a,
+            json!({ "name": "alt", "type": "A", "content": "127.0.0.1" }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    job_done(p, &client_a, &s(&r["job_id"])).await?;
+    let latest_issue = || async {
+        let l = p.get("/api/v1/jobs?kind=certificate.issue&limit=1", &client_a).await?.1;
+        anyhow::Ok(s(&l["items"][0]["id"]))
+    };
+    let before_alias = latest_issue().await?;
+    let (st, up) = p
+        .patch(
+            &format!("/api/v1/sites/{site_id}"),
+            &client_a,
+            json!({ "aliases": [alias] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{up}");
+    job_done(p, &client_a, &s(&up["job_id"])).await?;
+    assert_eq!(latest_issue().await?, before_alias, "no re-order for hand-picked names");
+    assert_eq!(
+        cert(p, &client_a, &cid).await?["names"],
+        json!([host, format!("*.{host}")])
+    );
+    let (st, up) = p
+        .patch(&format!("/api/v1/sites/{site_id}"), &client_a, json!({ "aliases": [] }))
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{up}");
+    job_done(p, &client_a, &s(&up["job_id"])).await?;
+    let (st, o) = order(json!({ "site_id": site_id })).await?;
+    assert_eq!(st, StatusCode::ACCEPTED, "{o}");
+    job_done(p, &client_a, &s(&o["job_id"])).await?;
+    assert_eq!(cert(p, &client_a, &cid).await?["names"], json!([host]));
+    let (st, up) = p
+        .patch(
+            &format!("/api/v1/sites/{site_id}"),
+            &client_a,
+            json!({ "aliases": [alias] }),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{up}");
+    job_done(p, &client_a, &s(&up["job_id"])).await?;
+    let follow = latest_issue().await?;
+    assert_ne!(follow, s(&o["job_id"]), "the alias started a re-order");
+    job_done(p, &client_a, &follow).await?;
+    let c6 = cert(p, &client_a, &cid).await?;
+    assert_eq!(c6["names"], json!([host, alias]), "{c6}");
+    let mut names = served(env, &alias, &env.root_pem).await?.1;
+    names.sort();
+    assert_eq!(names, vec![alias.clone(), host.clone()]);
+
+    uploads(p, env, &client_a, &client_b, &site_id, &[&host, &alias], &cid).await?;
 
     // Deleting the site deletes its certificate (and stops its renewals).
     let (st, del) = p.delete(&format!("/api/v1/sites/{site_id}"), &client_a).await?;
@@ -491,19 +549,22 @@ async fn uploads(
     client_a: &str,
     client_b: &str,
     site_id: &str,
-    host: &str,
+    names: &[&str],
     cid: &str,
 ) -> anyhow::Result<()> {
+    let host = names[0];
     let now = time::OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
     let up = |token: &str, b: Value| {
         let token = token.to_owned();
         async move { p.post("/api/v1/certificates/upload", &token, b).await }
     };
-    let (good, good_key) = self_signed(&[host], now - day, now + day * 60)?;
-    let (_, other_key) = self_signed(&[host], now - day, now + day * 60)?;
+    let (good, good_key) = self_signed(names, now - day, now + day * 60)?;
+    let (_, other_key) = self_signed(names, now - day, now + day * 60)?;
+    // Covers the domain but not the alias.
+    let (partial, partial_key) = self_signed(&[host], now - day, now + day * 60)?;
     let (foreign, foreign_key) = self_signed(&["someone-else.example"], now - day, now + day * 60)?;
-    let (expired, expired_key) = self_signed(&[host], now - day * 90, now - day)?;
+    let (expired, expired_key) = self_signed(names, now - day * 90, now - day)?;
     let before = cert(p, client_a, cid).await?;
     for (body, field) in [
         (
@@ -524,6 +585,10 @@ async fn uploads(
         ),
         (
             json!({ "site_id": site_id, "certificate": foreign, "private_key": foreign_key }),
+            "certificate",
+        ),
+        (
+            json!({ "site_id": site_id, "certificate": partial, "private_key": partial_key }),
             "certificate",
         ),
         (
