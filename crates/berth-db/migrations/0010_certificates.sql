@@ -18,6 +18,7 @@ CREATE TABLE certificates (
     last_error TEXT NULL,
     failures BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NULL,
+    alerted_at BIGINT NULL,
     last_job_id TEXT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

@@ -279,7 +279,8 @@ pub struct Issued {
 pub async fn issued(c: &mut Conn, id: CertificateId, i: &Issued, next: Option<i64>) -> DbResult<()> {
     sqlx::query(
         "UPDATE certificates SET status = 'valid', issuer = $1, serial = $2, not_before = $3, not_after = $4, \
-         chain_pem = $5, failures = 0, last_error = NULL, next_attempt_at = $6, updated_at = $7 WHERE id = $8",
+         chain_pem = $5, failures = 0, last_error = NULL, next_attempt_at = $6, alerted_at = NULL, updated_at = $7 \
+         WHERE id = $8",
     )
     .bind(i.issuer.clone())
     .bind(i.serial.clone())
@@ -346,18 +347,31 @@ pub async fn due(c: &mut Conn, now: i64, window_ms: i64, limit: i64) -> DbResult
         .collect()
 }
 
-/// Uploaded certificates expiring before `window_end` not warned about in
-/// the last day.
-pub async fn custom_expiring(c: &mut Conn, now: i64, window_end: i64) -> DbResult<Vec<CertificateId>> {
+/// Certificates to warn about, not warned about in the last day: uploaded
+/// ones expiring before `custom_end` (Berth cannot renew them), ACME ones
+/// expiring before `acme_end` (their renewals have not worked).
+pub async fn expiring_unwarned(c: &mut Conn, now: i64, custom_end: i64, acme_end: i64) -> DbResult<Vec<CertificateId>> {
     let rows = sqlx::query(
-        "SELECT id FROM certificates WHERE source = 'custom' AND not_after IS NOT NULL AND not_after <= $1 \
-         AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY not_after LIMIT 500",
+        "SELECT id FROM certificates WHERE not_after IS NOT NULL \
+         AND ((source = 'custom' AND not_after <= $1) OR (source = 'acme' AND not_after <= $2)) \
+         AND (alerted_at IS NULL OR alerted_at <= $3) ORDER BY not_after LIMIT 500",
     )
-    .bind(window_end)
-    .bind(now)
+    .bind(custom_end)
+    .bind(acme_end)
+    .bind(now - DAY_MS)
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(|r| parse(r, "id")).collect()
+}
+
+/// An expiry warning went out.
+pub async fn warned(c: &mut Conn, id: CertificateId, now: i64) -> DbResult<()> {
+    sqlx::query("UPDATE certificates SET alerted_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
 
 /// Move a renewal window (renewal tests, or an admin who wants it now).

@@ -28,6 +28,9 @@ use std::time::Duration;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
+/// An ACME certificate this close to expiry has missed its renewals.
+const WARN_ACME_DAYS: i64 = 7;
+
 /// Every name a site answers to: its domain, aliases, and the `www.`
 /// partner when it has one.
 pub(crate) fn site_names(site: &Site) -> Vec<DomainName> {
@@ -473,11 +476,14 @@ impl JobHandler for CertificatesRenew {
                 .map_err(db_err)?;
                 started.push(job.id);
             }
-            let expiring = certs::custom_expiring(&mut c, now, window).await.map_err(db_err)?;
+            // Uploads inside the renewal window; ACME certificates a week
+            // from expiry (their renewals have been failing all along).
+            let acme_end = now + WARN_ACME_DAYS.min(s.renew_days) * DAY_MS;
+            let expiring = certs::expiring_unwarned(&mut c, now, window, acme_end)
+                .await
+                .map_err(db_err)?;
             for id in &expiring {
-                certs::set_next_attempt(&mut c, *id, Some(now + DAY_MS))
-                    .await
-                    .map_err(db_err)?;
+                certs::warned(&mut c, *id, now).await.map_err(db_err)?;
             }
             drop(c);
             for id in &expiring {
@@ -486,10 +492,14 @@ impl JobHandler for CertificatesRenew {
                     .await
                     .map_err(db_err)?;
                 drop(c);
+                let what = match cert.source {
+                    CertSource::Custom => "upload a new one",
+                    CertSource::Acme => "its renewals have not succeeded (see last_error)",
+                };
                 ctx.log(
                     "warn",
                     format!(
-                        "the uploaded certificate of {} expires in {} days; upload a new one",
+                        "the certificate of {} expires in {} days; {what}",
                         cert.site_domain,
                         cert.days_left.unwrap_or(0)
                     ),
@@ -503,7 +513,7 @@ impl JobHandler for CertificatesRenew {
             if !started.is_empty() {
                 ctx.log("info", format!("started {} renewal(s)", started.len())).await;
             }
-            Ok(Some(json!({ "renewals": started, "expiring_uploads": expiring })))
+            Ok(Some(json!({ "renewals": started, "expiry_warnings": expiring })))
         })
     }
 }

@@ -145,11 +145,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let web = match (args.no_local_node, panel.node_error()) {
         (true, _) => "Websites: off on this machine (--no-local-node).".to_owned(),
         (false, Some(e)) => format!("Websites: OFF — the local node did not start: {e}"),
-        (false, None) => format!(
-            "Websites: served by nginx on {} (files under {})",
-            args.web_listen,
-            args.homes_root.display()
-        ),
+        (false, None) => {
+            let https: Vec<&str> = args
+                .tls
+                .https_listen
+                .iter()
+                .map(String::as_str)
+                .filter(|a| *a != "none")
+                .collect();
+            format!(
+                "Websites: served by nginx on {}, HTTPS {} (files under {})",
+                args.web_listen,
+                if https.is_empty() {
+                    "off".to_owned()
+                } else {
+                    format!("on {}", https.join(", "))
+                },
+                args.homes_root.display()
+            )
+        }
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -105,23 +105,28 @@ async fn served(env: &Env, host: &str, root_pem: &str) -> anyhow::Result<(String
     Ok((info.serial_hex, info.names, info.issuer, hsts))
 }
 
-/// `curl` over HTTPS trusting pebble's root: (exit code, body).
+/// The HTTP status `curl` gets over HTTPS trusting pebble's root.
 #[allow(clippy::disallowed_methods)] // the test drives the real curl
-fn curl(env: &Env, host: &str, root: &std::path::Path) -> anyhow::Result<(i32, String)> {
+fn curl_status(env: &Env, host: &str, root: &std::path::Path) -> anyhow::Result<(String, String)> {
     let out = std::process::Command::new("curl")
-        .args(["-sS", "--max-time", "10", "--cacert"])
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "10",
+            "--cacert",
+        ])
         .arg(root)
         .arg("--resolve")
         .arg(format!("{host}:{}:127.0.0.1", env.https.port()))
         .arg(format!("https://{host}:{}/", env.https.port()))
         .output()?;
     Ok((
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
 
@@ -302,8 +307,8 @@ async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> 
     assert_eq!(serial, s(&c1["serial"]), "nginx serves the issued certificate");
     assert_eq!(names, vec![host.clone()]);
     assert_eq!(hsts, "max-age=31536000");
-    let (code, body) = curl(env, &host, &env.root_path)?;
-    assert_eq!(code, 0, "curl trusts pebble's root: {body}");
+    let (code, err) = curl_status(env, &host, &env.root_path)?;
+    assert_eq!(code, "200", "curl trusts pebble's root: {err}");
     // Plain HTTP redirects now, except the challenge path.
     let (code, text) = get_path(env.web, &host, "/page?x=1").await?;
     assert_eq!(code, 301, "{text}");
@@ -429,6 +434,38 @@ async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> 
             .as_array()
             .is_some_and(|i| i.iter().any(|c| c["id"] == cid.as_str()))
     );
+    // A week from expiry with renewals still failing: the scan warns (once
+    // a day), on the webhook and in its log.
+    {
+        let mut c = p.db.conn().await?;
+        sqlx::query("UPDATE certificates SET not_before = $1, not_after = $2 WHERE id = $3")
+            .bind(berth_db::now_ms() - 80 * 86_400_000)
+            .bind(berth_db::now_ms() + 3 * 86_400_000)
+            .bind(cid.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    for round in 0..2 {
+        let (_, scan) = p
+            .post(
+                "/api/v1/jobs",
+                &root,
+                json!({ "kind": "certificates.renew", "payload": {} }),
+            )
+            .await?;
+        let done = job_done(p, &root, &s(&scan["id"])).await?;
+        let art = &done["steps"][0]["artifact"];
+        assert_eq!(art["renewals"], json!([]), "the backoff holds: {done}");
+        let warned = art["expiry_warnings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(warned.len(), usize::from(round == 0), "warned once a day: {done}");
+    }
+    let hooks = env.hooks.lock().map(|h| h.clone()).unwrap_or_default();
+    assert!(
+        hooks
+            .iter()
+            .any(|h| h.contains("certificate.expiring") && h.contains(&cid)),
+        "webhook: {hooks:?}"
+    );
     // Put the record back.
     let (_, ch) = p
         .call(
@@ -460,6 +497,28 @@ async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> 
         !recs.to_string().contains("_acme-challenge"),
         "challenge records are removed: {recs}"
     );
+
+    // A suspended site still answers challenges: its renewal works, and
+    // HTTPS shows the suspension page.
+    let (st, v) = p
+        .post(&format!("/api/v1/sites/{site_id}/suspend"), &root, json!({}))
+        .await?;
+    assert!(st.is_success(), "{v}");
+    job_done(p, &root, &s(&v["job_id"])).await?;
+    let (_, r) = p
+        .post(&format!("/api/v1/certificates/{cid}/renew"), &root, json!({}))
+        .await?;
+    job_done(p, &root, &s(&r["job_id"])).await?;
+    let renewed = cert(p, &client_a, &cid).await?;
+    assert_ne!(renewed["serial"], c5["serial"]);
+    assert_eq!(served(env, &host, &env.root_pem).await?.0, s(&renewed["serial"]));
+    let (code, _) = curl_status(env, &host, &env.root_path)?;
+    assert_eq!(code, "503", "the suspension page over HTTPS");
+    let (st, v) = p
+        .post(&format!("/api/v1/sites/{site_id}/unsuspend"), &root, json!({}))
+        .await?;
+    assert!(st.is_success(), "{v}");
+    job_done(p, &root, &s(&v["job_id"])).await?;
 
     // Names chosen by hand are left alone when the site's names change; a
     // certificate that covered the site's names follows them.
