@@ -20,6 +20,7 @@ use berth_proto::{AbsPath, AccountName};
 use berth_testkit::dns_servers::PowerDnsServer;
 use berth_testkit::pebble::Pebble;
 use clap::Parser;
+use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -216,6 +217,35 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Where a `certificate.issue` job's time went, in ms: waiting in the
+/// queue, then its steps preflight, order, install.
+fn phases(job: &Value) -> Option<[i64; 4]> {
+    let at = |v: &Value| {
+        serde_json::from_value::<berth_proto::Timestamp>(v.clone())
+            .ok()
+            .map(|t| t.0)
+    };
+    let mut out = [at(&job["started_at"])? - at(&job["created_at"])?, 0, 0, 0];
+    for (slot, name) in out.iter_mut().skip(1).zip(["preflight", "order", "install"]) {
+        let st = job["steps"].as_array()?.iter().find(|s| s["name"] == name)?;
+        *slot = at(&st["finished_at"])? - at(&st["started_at"])?;
+    }
+    Some(out)
+}
+
+/// The median of each phase.
+fn phase_medians(all: &[[i64; 4]]) -> String {
+    let names = ["queue wait", "preflight", "order", "install"];
+    (0..4)
+        .map(|k| {
+            let mut v: Vec<i64> = all.iter().map(|p| p[k]).collect();
+            v.sort_unstable();
+            format!("{} {} ms", names[k], v.get(v.len() / 2).copied().unwrap_or(0))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -246,7 +276,8 @@ impl Drop for DeleteUsers {
 struct Env {
     api: Api,
     /// Trusts only pebble's root, resolves every site to the HTTPS
-    /// listener, keeps no connection (every check is a new handshake).
+    /// listener, keeps no connection and resumes no session (every check
+    /// is a full handshake).
     tls: reqwest::Client,
     https: SocketAddr,
     dns_port: u16,
@@ -256,6 +287,7 @@ struct Env {
 struct One {
     took: Duration,
     reloads: u64,
+    phases: Option<[i64; 4]>,
 }
 
 /// Order (`renew` = None) or renew a certificate of site 0 and wait until
@@ -289,9 +321,26 @@ async fn one(env: &Env, site: &str, renew: Option<&str>) -> Result<(String, One)
         None => v["certificate"]["id"].as_str().context("no certificate id")?.to_owned(),
         Some(c) => c.to_owned(),
     };
-    env.api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
+    let job = env.api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
     let serial = env.api.serial(&cert).await?;
-    until_served(&env.tls, env.https, &h, &serial).await?;
+    if let Err(e) = until_served(&env.tls, env.https, &h, &serial).await {
+        let revs = env.api.get("/api/v1/nodes/local/revisions").await.unwrap_or_default();
+        let journal = env.api.get("/api/v1/nodes/local/journal").await.unwrap_or_default();
+        let recent = |v: &Value, newest_first: bool| {
+            let a = v.as_array().cloned().unwrap_or_default();
+            let a: Vec<Value> = if newest_first {
+                a.into_iter().take(4).collect()
+            } else {
+                a.into_iter().rev().take(4).collect()
+            };
+            Value::from(a)
+        };
+        bail!(
+            "{e}\n--- the job ---\n{job:#}\n--- newest revisions ---\n{:#}\n--- newest journal lines ---\n{:#}",
+            recent(&revs, true),
+            recent(&journal, false)
+        );
+    }
     let took = t0.elapsed();
     let (rev1, _) = env.api.revisions().await?;
     Ok((
@@ -299,6 +348,7 @@ async fn one(env: &Env, site: &str, renew: Option<&str>) -> Result<(String, One)
         One {
             took,
             reloads: rev1 - rev0,
+            phases: phases(&job),
         },
     ))
 }
@@ -311,6 +361,7 @@ struct Batch {
     journal: BTreeMap<String, usize>,
     /// Certificates per install revision (from the jobs' install steps).
     per_revision: BTreeMap<u64, usize>,
+    phases: Vec<[i64; 4]>,
 }
 
 async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch> {
@@ -345,6 +396,7 @@ async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch>
     // the jobs need); jobs that finished meanwhile answer at once.
     let mut api_answered = Duration::ZERO;
     let mut per_revision = BTreeMap::new();
+    let mut all_phases = Vec::new();
     for (i, t) in tasks {
         let (cert, job, answered) = t.await??;
         api_answered = api_answered.max(answered - t0);
@@ -356,6 +408,7 @@ async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch>
         if let Some(r) = rev {
             *per_revision.entry(r).or_insert(0) += 1;
         }
+        all_phases.extend(phases(&j));
         let serial = env.api.serial(&cert).await?;
         until_served(&env.tls, env.https, &host(i), &serial).await?;
     }
@@ -369,6 +422,7 @@ async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch>
         revisions_listed: len1 - len0,
         journal: journal_delta(&j0, &j1),
         per_revision,
+        phases: all_phases,
     })
 }
 
@@ -515,8 +569,8 @@ async fn main() -> Result<()> {
     let _ = stop_tx.send(());
     let _ = server.await;
     if let Err(e) = result {
-        eprintln!("berth-bench-certs failed: {e:#}\n--- pebble log ---\n{}", pebble.log());
-        return Err(e);
+        eprintln!("--- pebble log ---\n{}--- end of pebble log ---", pebble.log());
+        return Err(e.context("berth-bench-certs failed (pebble's log above)"));
     }
     Ok(())
 }
@@ -544,8 +598,19 @@ async fn run(args: &Args, base: &str, pebble: &Pebble, https: SocketAddr, dns_po
     api.set("acme.resolver", json!(format!("127.0.0.1:{dns_port}"))).await?;
     api.set("acme.contact_email", json!(EMAIL)).await?;
     api.set("dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
+    // Trusting pebble's root only, and never resuming a TLS session: a
+    // resumed session shows the certificate of the session it resumes
+    // (nginx keeps its session cache across reloads), not the one installed.
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(pebble.root_pem()?.as_bytes()) {
+        roots.add(c.context("pebble's root")?)?;
+    }
+    let mut tls_config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls_config.resumption = rustls::client::Resumption::disabled();
     let mut tls = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(pebble.root_pem()?.as_bytes())?])
+        .tls_backend_preconfigured(tls_config)
         .tls_info(true)
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(5))
@@ -629,18 +694,31 @@ async fn run(args: &Args, base: &str, pebble: &Pebble, https: SocketAddr, dns_po
             .join(", "),
         b.reloads as f64 / n as f64
     );
-    let mut sizes: Vec<usize> = b.per_revision.values().copied().collect();
-    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    // How many reloads carried k certificates, largest k first.
+    let mut sizes: BTreeMap<std::cmp::Reverse<usize>, usize> = BTreeMap::new();
+    for &k in b.per_revision.values() {
+        *sizes.entry(std::cmp::Reverse(k)).or_insert(0) += 1;
+    }
     println!(
-        "\nThe {n} installs landed in {} revision(s) (certificates per reload: {}); node journal during the batch: {}; revisions listed: +{}.",
+        "\nThe {n} installs landed in {} revision(s) ({}); node journal during the batch: {}; revisions listed: +{}.",
         b.per_revision.len(),
-        sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        sizes
+            .iter()
+            .map(|(k, r)| format!("{r} with {} certificate(s)", k.0))
+            .collect::<Vec<_>>()
+            .join(", "),
         b.journal
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", "),
         b.revisions_listed
+    );
+    let single_phases: Vec<[i64; 4]> = renewals.iter().filter_map(|r| r.phases).collect();
+    println!(
+        "\nWhere a `certificate.issue` job's time goes (medians from the jobs' step times): one renewal: {}; the {n} together: {}.",
+        phase_medians(&single_phases),
+        phase_medians(&b.phases)
     );
     Ok(())
 }

@@ -233,7 +233,12 @@ impl CertificateIssue {
                     .map_err(|e| StepError::Retry(format!("challenge: {e}")))?;
             }
         }
-        let policy = RetryPolicy::new().timeout(Duration::from_secs(90));
+        // Poll soon and often at first: a CA that validates at once (or a
+        // local one) should not cost a fixed quarter second per poll.
+        let policy = RetryPolicy::new()
+            .initial_delay(Duration::from_millis(50))
+            .backoff(1.5)
+            .timeout(Duration::from_secs(90));
         let status = order.poll_ready(&policy).await;
         // The challenge answers are not needed any more, whatever happened.
         if !tokens.is_empty() {
@@ -315,20 +320,21 @@ impl CertificateIssue {
 
     /// Record a failure on the certificate, alert, and pass the error on.
     async fn failed(&self, ctx: &StepCtx, id: CertificateId, s: &AcmeSettings, e: StepError) -> StepError {
-        let (msg, permanent) = match &e {
-            StepError::Permanent(m) => (m.clone(), true),
-            StepError::Retry(m) => (m.clone(), false),
-        };
+        let (StepError::Permanent(msg) | StepError::Retry(msg)) = &e;
+        let msg = msg.clone();
         if let Ok(mut c) = ctx.db().conn().await {
             let failures = certs::get(&mut c, &berth_core::Scope::system(), id)
                 .await
                 .map(|x| x.failures + 1)
                 .unwrap_or(1);
-            let next = permanent.then(|| berth_db::now_ms() + backoff_ms(failures));
+            // Every failure gets a next attempt, also one the job engine
+            // retries first (a CA that is down must not leave a site without
+            // a certificate for good); the scan leaves it alone until then.
+            let next = Some(berth_db::now_ms() + backoff_ms(failures));
             if let Err(err) = certs::failed(&mut c, id, &msg, next).await {
                 ctx.log("warn", format!("could not record the failure: {err}")).await;
             }
-            if permanent && let Ok(cert) = certs::get(&mut c, &berth_core::Scope::system(), id).await {
+            if let Ok(cert) = certs::get(&mut c, &berth_core::Scope::system(), id).await {
                 drop(c);
                 if let Some(n) = &cert.next_attempt_at {
                     ctx.log("info", format!("next attempt at {n}")).await;
@@ -376,6 +382,11 @@ impl JobHandler for CertificateIssue {
     }
     fn description(&self) -> &'static str {
         "Orders a site's certificate from the ACME server (preflight, challenges, key and CSR on the site's node) and installs it in the site's server block."
+    }
+    /// Issuing is mostly waiting (on the CA, on the node's apply): one
+    /// worker runs several, and installs that meet share a reload.
+    fn batch(&self) -> usize {
+        16
     }
     fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
         cert_id(payload)?;
