@@ -63,6 +63,8 @@ fn backoff_ms(failures: i64) -> i64 {
 pub struct CertificateIssue {
     pub node: Option<Arc<LocalNode>>,
     pub pki: Arc<Pki>,
+    /// Where dns-01 answers are published.
+    pub dns01: Arc<dyn crate::dns01::Dns01Provider>,
 }
 
 struct Loaded {
@@ -214,9 +216,8 @@ impl CertificateIssue {
                     ChallengeType::Dns01 => {
                         let name = ch.identifier().to_string();
                         let value = ka.dns_value();
-                        let at =
-                            crate::dns_jobs::acme_txt_add(&self.node, &self.pki, ctx, l.cert.tenant_id, &name, &value);
-                        dns_records.push(at.await?);
+                        let answer = self.dns01.present(ctx, l.cert.tenant_id, &name, &value).await?;
+                        dns_records.push(answer);
                     }
                     _ => {
                         let file = ChallengeFile {
@@ -247,7 +248,10 @@ impl CertificateIssue {
                 .await;
         }
         if !dns_records.is_empty() {
-            let _ = crate::dns_jobs::acme_txt_remove(&self.node, &self.pki, ctx, &dns_records).await;
+            if let Err(e) = self.dns01.cleanup(ctx, &dns_records).await {
+                ctx.log("warn", format!("{}: the dns-01 answers stay: {e}", self.dns01.name()))
+                    .await;
+            }
         }
         let status = status.map_err(|e| StepError::Retry(format!("waiting for validation: {e}")))?;
         if status != OrderStatus::Ready {

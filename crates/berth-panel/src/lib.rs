@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cert_jobs;
 pub mod db_jobs;
+pub mod dns01;
 pub mod dns_jobs;
 pub mod error;
 pub mod extract;
@@ -114,6 +115,10 @@ impl Panel {
         registry.register(cert_jobs::CertificateIssue {
             node: node.clone(),
             pki: pki.clone(),
+            dns01: Arc::new(dns01::BerthDns {
+                node: node.clone(),
+                pki: pki.clone(),
+            }),
         });
         registry.register(cert_jobs::CertificatesRenew);
         registry.register(dns_jobs::ZoneRemove {

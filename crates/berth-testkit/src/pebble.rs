@@ -94,6 +94,27 @@ impl Pebble {
     /// As `start`, with extra environment variables (e.g.
     /// `("PEBBLE_VA_ALWAYS_VALID", "1")`); later ones override the defaults.
     pub fn start_with_env(http_port: u16, dns_server: SocketAddr, env: &[(&str, &str)]) -> anyhow::Result<Pebble> {
+        Self::start_inner(http_port, dns_server, env, None)
+    }
+
+    /// As `start`, for a CA that requires External Account Binding: only
+    /// accounts bound with key id `kid` and the HMAC key `hmac_b64url`
+    /// (base64url) are accepted.
+    pub fn start_with_eab(
+        http_port: u16,
+        dns_server: SocketAddr,
+        kid: &str,
+        hmac_b64url: &str,
+    ) -> anyhow::Result<Pebble> {
+        Self::start_inner(http_port, dns_server, &[], Some((kid, hmac_b64url)))
+    }
+
+    fn start_inner(
+        http_port: u16,
+        dns_server: SocketAddr,
+        env: &[(&str, &str)],
+        eab: Option<(&str, &str)>,
+    ) -> anyhow::Result<Pebble> {
         anyhow::ensure!(
             Path::new(PEBBLE).exists() && Path::new(CURL).exists(),
             "pebble and curl are not installed (apt-get install pebble curl)"
@@ -105,7 +126,7 @@ impl Pebble {
         std::fs::write(d.join("cert.pem"), cert_pem)?;
         std::fs::write(d.join("key.pem"), key_pem)?;
         let [acme_port, management_port, tls_port] = free_ports::<3>()?;
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{acme_port}"),
                 "managementListenAddress": format!("127.0.0.1:{management_port}"),
@@ -117,6 +138,10 @@ impl Pebble {
                 "externalAccountBindingRequired": false,
             }
         });
+        if let Some((kid, key)) = eab {
+            config["pebble"]["externalAccountBindingRequired"] = true.into();
+            config["pebble"]["externalAccountMACKeys"] = serde_json::json!({ kid: key });
+        }
         std::fs::write(d.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
         let log = std::fs::File::create(d.join("pebble.log"))?;
         let child = Command::new(PEBBLE)

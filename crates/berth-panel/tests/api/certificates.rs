@@ -721,3 +721,103 @@ async fn uploads(
     job_done(p, client_a, &s(&o["job_id"])).await?;
     Ok(())
 }
+
+/// A CA that requires External Account Binding: without the binding the
+/// account cannot be made (the certificate says why); with the key id and
+/// HMAC key in the settings it is, and the certificate is issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_account_binding() -> anyhow::Result<()> {
+    berth_testkit::init_crypto();
+    let pdns = PowerDnsServer::start()?;
+    for t in berth_testkit::databases().await? {
+        let tmp = tempfile::tempdir()?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        let (web, https) = (free_addr()?, free_addr()?);
+        let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+        let pebble = Pebble::start_with_eab(
+            web.port(),
+            SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)),
+            "kid-1",
+            hmac,
+        )?;
+        let mut cfg = config();
+        let mut node = crate::sites::node_config(tmp.path(), web)?;
+        node.certs.https_listen = vec![https];
+        node.dns = DnsServersConfig {
+            powerdns: Some(PowerDnsAdmin {
+                api_url: pdns.api_url.clone(),
+                api_key: pdns.api_key.clone(),
+                server_id: "localhost".into(),
+            }),
+            bind: None,
+        };
+        cfg.node = Some(node);
+        let _nginx = berth_agent::nginx::StopOnDrop {
+            prefix: tmp.path().join("nginx"),
+        };
+        let (url, db, stop, task, n) = serve_with(&t.url, cfg).await?;
+        anyhow::ensure!(n.is_some(), "the local node did not start");
+        let p = TestPanel::attach(t, url, db, stop, task);
+        let root = p.admin().await?;
+        set(&p, &root, "acme.directory_url", json!(pebble.directory_url())).await?;
+        set(
+            &p,
+            &root,
+            "acme.ca_root_file",
+            json!(pebble.listener_ca_path().display().to_string()),
+        )
+        .await?;
+        set(
+            &p,
+            &root,
+            "acme.resolver",
+            json!(format!("127.0.0.1:{}", pdns.dns_port)),
+        )
+        .await?;
+        set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
+        let sfx = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let tenant = p.tenant(&root, &format!("eab{sfx}"), None).await?;
+        let zone = format!("eab{sfx}.test");
+        let (st, z) = p
+            .post(
+                "/api/v1/dns/zones",
+                &root,
+                json!({ "tenant_id": tenant, "name": zone, "records": [] }),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{z}");
+        job_done(&p, &root, &s(&z["job_id"])).await?;
+        let (_, site) = p
+            .post(
+                "/api/v1/sites",
+                &root,
+                json!({ "tenant_id": tenant, "domain": format!("www.{zone}"), "kind": { "type": "static" } }),
+            )
+            .await?;
+        job_done(&p, &root, &s(&site["job_id"])).await?;
+        let zid = s(&z["zone"]["id"]);
+        if let Some(j) = p.get(&format!("/api/v1/dns/zones/{zid}"), &root).await?.1["last_job_id"].as_str() {
+            job_done(&p, &root, j).await?;
+        }
+        let (_, o) = p
+            .post("/api/v1/certificates", &root, json!({ "site_id": site["site"]["id"] }))
+            .await?;
+        let err = job_failed(&p, &root, &s(&o["job_id"])).await?;
+        assert!(err.contains("could not make an ACME account"), "{err}");
+        let cid = s(&o["certificate"]["id"]);
+        assert_eq!(cert(&p, &root, &cid).await?["status"], "failed");
+        set(&p, &root, "acme.eab_key_id", json!("kid-1")).await?;
+        set(&p, &root, "acme.eab_hmac_key", json!(hmac)).await?;
+        let (st, r) = p
+            .post(&format!("/api/v1/certificates/{cid}/renew"), &root, json!({}))
+            .await?;
+        assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+        job_done(&p, &root, &s(&r["job_id"]))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}\n{}", pebble.log()))?;
+        let c = cert(&p, &root, &cid).await?;
+        assert_eq!(c["status"], "valid", "{c}");
+        assert_eq!(c["failures"], 0);
+    }
+    Ok(())
+}
