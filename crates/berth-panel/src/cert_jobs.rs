@@ -247,11 +247,11 @@ impl CertificateIssue {
                 .node_call(ctx, l.node, CertRequest::RemoveChallenges { tokens })
                 .await;
         }
-        if !dns_records.is_empty() {
-            if let Err(e) = self.dns01.cleanup(ctx, &dns_records).await {
-                ctx.log("warn", format!("{}: the dns-01 answers stay: {e}", self.dns01.name()))
-                    .await;
-            }
+        if !dns_records.is_empty()
+            && let Err(e) = self.dns01.cleanup(ctx, &dns_records).await
+        {
+            ctx.log("warn", format!("{}: the dns-01 answers stay: {e}", self.dns01.name()))
+                .await;
         }
         let status = status.map_err(|e| StepError::Retry(format!("waiting for validation: {e}")))?;
         if status != OrderStatus::Ready {
