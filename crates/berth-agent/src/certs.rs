@@ -84,6 +84,11 @@ pub enum CertRequest {
     PutKey {
         key_pem: String,
     },
+    /// Delete keys and chains no kept nginx revision names, older than
+    /// `min_age_s` (a key made for an order in flight is younger).
+    Prune {
+        min_age_s: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -102,6 +107,9 @@ pub struct CertReply {
     pub csr: Option<String>,
     #[serde(default)]
     pub key_id: Option<String>,
+    /// Files `Prune` deleted.
+    #[serde(default)]
+    pub pruned: Vec<String>,
 }
 
 /// Tokens are base64url (RFC 8555 §8.3); anything else could name a path.
@@ -195,7 +203,37 @@ impl Certs {
                 key_id: Some(self.keep_key(&key_pem)?),
                 ..CertReply::default()
             }),
+            CertRequest::Prune { .. } => Err(CertError::Invalid(
+                "pruning needs the node's nginx revisions (LocalNode::certs_request)".into(),
+            )),
         }
+    }
+
+    /// Delete key and chain files that none of `referenced` (paths named by
+    /// kept nginx revisions) is, once they are older than `min_age`.
+    pub fn prune(
+        &self,
+        referenced: &std::collections::HashSet<PathBuf>,
+        min_age: Duration,
+    ) -> Result<Vec<String>, CertError> {
+        let mut gone = Vec::new();
+        for sub in ["keys", "certs"] {
+            let dir = self.cfg.dir.join(sub);
+            for e in std::fs::read_dir(&dir).map_err(io(&dir))?.flatten() {
+                let p = e.path();
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= min_age);
+                if old && !referenced.contains(&p) {
+                    std::fs::remove_file(&p).map_err(io(&p))?;
+                    gone.push(p.display().to_string());
+                }
+            }
+        }
+        Ok(gone)
     }
 
     /// Store a key under the hash of its public key; answers that hash.

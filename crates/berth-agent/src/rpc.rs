@@ -479,8 +479,7 @@ async fn certs(
     Json(req): Json<crate::certs::CertRequest>,
 ) -> Result<Json<crate::certs::CertReply>, Fail> {
     a.node
-        .certs()
-        .handle(req)
+        .certs_request(req)
         .await
         .map(Json)
         .map_err(|e| op_fail(e.retryable(), e.to_string()))

@@ -159,7 +159,7 @@ pub async fn on_node(
             let n = local
                 .as_ref()
                 .ok_or((false, "this panel runs no local node for sites".to_owned()))?;
-            n.certs().handle(req).await.map_err(|e| (e.retryable(), e.to_string()))
+            n.certs_request(req).await.map_err(|e| (e.retryable(), e.to_string()))
         }
         Some(id) => {
             let mut c = db.conn().await.map_err(|e| (true, e.to_string()))?;

@@ -96,6 +96,7 @@ pub async fn ensure_maintenance_schedules(db: &Db) -> Result<(), StartError> {
         ("node heartbeats", "* * * * *", "node.heartbeat"),
         ("measure database sizes", "23 * * * *", "databases.measure"),
         ("renew certificates", "*/10 * * * *", "certificates.renew"),
+        ("prune certificate files", "37 4 * * *", "certificates.prune"),
     ];
     for (name, cron, kind) in wanted {
         let mut c = db.conn().await?;

@@ -533,6 +533,65 @@ impl JobHandler for CertificatesRenew {
     }
 }
 
+/// Delete key and chain files no kept nginx revision names (older than a
+/// day, so keys of orders in flight stay), on this panel's node and every
+/// trusted enrolled node. Daily.
+pub struct CertificatesPrune {
+    pub node: Option<Arc<LocalNode>>,
+    pub pki: Arc<Pki>,
+}
+
+impl JobHandler for CertificatesPrune {
+    fn kind(&self) -> &'static str {
+        "certificates.prune"
+    }
+    fn description(&self) -> &'static str {
+        "Deletes key and chain files on nodes that no kept nginx revision uses any more (older than min_age_s, default a day)."
+    }
+    fn steps(&self, payload: &Value) -> Result<Vec<String>, String> {
+        only(payload, &["min_age_s"])?;
+        field::<Option<u64>>(payload, "min_age_s")?;
+        Ok(vec!["prune".into()])
+    }
+    fn run_step<'a>(&'a self, ctx: &'a StepCtx, _idx: usize) -> BoxFuture<'a, Result<Option<Value>, StepError>> {
+        Box::pin(async move {
+            let min_age_s = field::<Option<u64>>(ctx.payload(), "min_age_s")
+                .map_err(StepError::Permanent)?
+                .unwrap_or(86_400);
+            let mut targets: Vec<(String, Option<NodeId>)> = Vec::new();
+            if self.node.is_some() {
+                targets.push(("local".into(), None));
+            }
+            for row in crate::node_jobs::trusted_nodes(ctx, None).await? {
+                targets.push((row.node.name.to_string(), Some(row.id)));
+            }
+            let mut out = serde_json::Map::new();
+            let rid = ctx.job().id.to_string();
+            for (name, id) in targets {
+                let r = acme::on_node(
+                    ctx.db(),
+                    &self.node,
+                    &self.pki,
+                    id,
+                    CertRequest::Prune { min_age_s },
+                    Some(&rid),
+                );
+                match r.await {
+                    Ok(reply) => {
+                        if !reply.pruned.is_empty() {
+                            ctx.log("info", format!("{name}: deleted {} file(s)", reply.pruned.len()))
+                                .await;
+                        }
+                        out.insert(name, json!(reply.pruned));
+                    }
+                    Err((_, e)) => ctx.log("warn", format!("{name}: {e}")).await,
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,10 @@ impl Panel {
             }),
         });
         registry.register(cert_jobs::CertificatesRenew);
+        registry.register(cert_jobs::CertificatesPrune {
+            node: node.clone(),
+            pki: pki.clone(),
+        });
         registry.register(dns_jobs::ZoneRemove {
             node: node.clone(),
             pki: pki.clone(),

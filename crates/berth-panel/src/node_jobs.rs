@@ -289,7 +289,10 @@ fn node_name(payload: &Value) -> Result<Option<String>, String> {
     }
 }
 
-async fn trusted_nodes(ctx: &StepCtx, name: Option<String>) -> Result<Vec<berth_db::nodes::NodeRow>, StepError> {
+pub(crate) async fn trusted_nodes(
+    ctx: &StepCtx,
+    name: Option<String>,
+) -> Result<Vec<berth_db::nodes::NodeRow>, StepError> {
     let db_err = |e: berth_db::DbError| StepError::Retry(format!("database: {e}"));
     let mut c = ctx.db().conn().await.map_err(db_err)?;
     let rows = match name {

@@ -580,6 +580,37 @@ async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> 
 
     uploads(p, env, &client_a, &client_b, &site_id, &[&host, &alias], &cid).await?;
 
+    // Pruning: files no kept revision names go (every renewal above left
+    // one key and one chain behind); the live certificate keeps serving.
+    let (_, pr) = p
+        .post(
+            "/api/v1/jobs",
+            &root,
+            json!({ "kind": "certificates.prune", "payload": { "min_age_s": 0 } }),
+        )
+        .await?;
+    let done = job_done(p, &root, &s(&pr["id"])).await?;
+    let gone = done["steps"][0]["artifact"]["local"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(gone.len() >= 2, "{done}");
+    let mine = p
+        .get(&format!("/api/v1/certificates?site_id={site_id}"), &client_a)
+        .await?
+        .1;
+    let now_serial = s(&mine["items"][0]["serial"]);
+    assert_eq!(served(env, &host, &env.root_pem).await?.0, now_serial);
+    let (_, again) = p
+        .post(
+            "/api/v1/jobs",
+            &root,
+            json!({ "kind": "certificates.prune", "payload": { "min_age_s": 0 } }),
+        )
+        .await?;
+    let again = job_done(p, &root, &s(&again["id"])).await?;
+    assert_eq!(again["steps"][0]["artifact"]["local"], json!([]), "{again}");
+
     // Deleting the site deletes its certificate (and stops its renewals).
     let (st, del) = p.delete(&format!("/api/v1/sites/{site_id}"), &client_a).await?;
     assert!(st.is_success(), "{del}");
