@@ -19,12 +19,12 @@ pub mod openapi;
 pub mod routes;
 pub mod site_jobs;
 pub mod state;
+pub mod ui;
 
 pub use state::PanelConfig;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::response::IntoResponse;
 use berth_db::Db;
 use berth_jobs::{Engine, EngineConfig, Registry};
 use state::{AppState, SettingsCache, SharedState};
@@ -260,17 +260,18 @@ impl Panel {
     }
 }
 
-async fn not_found() -> impl IntoResponse {
-    error::ApiError::new(berth_proto::ErrorCode::NotFound, "no such route")
-}
-
 /// The whole HTTP surface: the API, its OpenAPI document and viewer.
 pub fn router(state: SharedState) -> Router {
     let (api, doc) = routes::api().split_for_parts();
     let doc = openapi::finish(doc);
     let body_limit = state.config.body_limit;
+    // The UI's files go out compressed (gzip or brotli, as the browser
+    // asks); the API's JSON and event streams are left as they are.
+    let ui = Router::new()
+        .fallback(ui::fallback)
+        .layer(tower_http::compression::CompressionLayer::new());
     api.merge(openapi::docs_router(doc))
-        .fallback(not_found)
+        .fallback_service(ui)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -37,6 +37,9 @@ enum TopCommand {
     /// Recovery commands on the panel host (direct database access).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Print the API's OpenAPI document (what the UI's types are made from:
+    /// `berth openapi > web/openapi.json`).
+    Openapi,
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -100,6 +103,12 @@ async fn main() -> ExitCode {
             init_tracing();
             agent::run(cmd).await.map(|()| ExitCode::SUCCESS)
         }
+        TopCommand::Openapi => serde_json::to_string_pretty(&berth_panel::openapi_document())
+            .map(|doc| {
+                println!("{doc}");
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
         TopCommand::Completions { shell } => {
             clap_complete::generate(shell, &mut Top::command(), "berth", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

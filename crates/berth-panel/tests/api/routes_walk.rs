@@ -74,3 +74,19 @@ async fn openapi_document_is_served_and_stable() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The UI's API types are made from `web/openapi.json`; it must be this
+/// API's document (the UI's build then checks its types against it).
+#[test]
+fn the_ui_is_typed_against_this_api() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/openapi.json");
+    let committed: serde_json::Value = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let doc = serde_json::to_value(berth_panel::openapi_document()).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "web/openapi.json is stale: run `cargo run -q -p berth -- openapi > web/openapi.json && (cd web && npm run gen)`"
+    );
+}

@@ -1,0 +1,288 @@
+// Jobs: the list (state and kind filters, server-side pages) and one job
+// with its steps and log, refreshed every second while it is queued or
+// running.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { api } from '../api/client';
+import { JOB_STATES, type Job, type JobLogLine, type JobStep } from '../api/types';
+import { useListParams } from '../components/listParams';
+import { SelectFilter } from '../components/SearchBox';
+import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, Row, StateBadge, When, duration } from '../components/ui';
+
+export function JobsList() {
+  const { offset, limit, filters, setFilter, setOffset } = useListParams(['state', 'kind'] as const);
+  const kinds = useQuery({
+    queryKey: ['jobs', 'kinds'],
+    queryFn: ({ signal }) => api.get('/api/v1/jobs/kinds', { signal }),
+    staleTime: Infinity,
+  });
+  const state = (JOB_STATES as readonly string[]).includes(filters.state) ? (filters.state as Job['state']) : undefined;
+  const q = useQuery({
+    queryKey: ['jobs', 'list', filters, offset],
+    queryFn: ({ signal }) =>
+      api.get('/api/v1/jobs', { query: { state, kind: filters.kind || undefined, limit, offset }, signal }),
+    placeholderData: keepPreviousData,
+    // Keep the list moving while something is in flight.
+    refetchInterval: (query) =>
+      query.state.data?.items.some((j) => j.state === 'queued' || j.state === 'running') ? 3000 : false,
+  });
+
+  return (
+    <div>
+      <PageHeader title="Jobs" />
+      <div className="mb-3 flex flex-wrap items-end gap-3">
+        <SelectFilter label="State" value={filters.state} options={JOB_STATES} onChange={(v) => setFilter('state', v)} />
+        <SelectFilter
+          label="Kind"
+          value={filters.kind}
+          options={(kinds.data ?? []).map((k) => k.kind)}
+          onChange={(v) => setFilter('kind', v)}
+        />
+      </div>
+      <Card className="p-0 sm:p-0">
+        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
+        {q.isPending ? (
+          <Loading />
+        ) : q.data && q.data.items.length === 0 ? (
+          <Empty>No jobs{state ? ` in state ${state}` : ''}.</Empty>
+        ) : q.data ? (
+          <div className="overflow-x-auto">
+            <table className="table" aria-busy={q.isFetching}>
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col">State</th>
+                  <th scope="col" className="hidden sm:table-cell">
+                    Created
+                  </th>
+                  <th scope="col" className="hidden md:table-cell">
+                    Took
+                  </th>
+                  <th scope="col" className="hidden lg:table-cell">
+                    Attempts
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {q.data.items.map((j) => (
+                  <tr key={j.id}>
+                    <td>
+                      <Link to={`/jobs/${j.id}`} className="link" data-testid="job-link">
+                        {j.kind}
+                      </Link>
+                      {j.last_error && (
+                        <span className="block max-w-[18rem] truncate text-xs text-red-700 dark:text-red-400" title={j.last_error}>
+                          {j.last_error}
+                        </span>
+                      )}
+                    </td>
+                    <td>
+                      <StateBadge value={j.state} />
+                    </td>
+                    <td className="hidden whitespace-nowrap sm:table-cell">
+                      <When ts={j.created_at} />
+                    </td>
+                    <td className="hidden md:table-cell">{duration(j.started_at, j.finished_at) ?? '—'}</td>
+                    <td className="hidden tabular-nums lg:table-cell">
+                      {j.attempts}/{j.max_attempts}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+      </Card>
+      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+    </div>
+  );
+}
+
+const LIVE: readonly Job['state'][] = ['queued', 'running'];
+
+function Step({ step }: { step: JobStep }) {
+  const took = duration(step.started_at, step.finished_at);
+  return (
+    <li className="rounded-md border border-slate-200 p-3 dark:border-slate-800" data-testid="job-step">
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="text-sm tabular-nums text-slate-500 dark:text-slate-400">{step.idx + 1}.</span>
+        <span className="font-medium">{step.name}</span>
+        <StateBadge value={step.state} />
+        {took && <span className="text-xs text-slate-500 dark:text-slate-400">{took}</span>}
+      </div>
+      {step.error && <p className="mt-2 whitespace-pre-wrap break-words text-sm text-red-700 dark:text-red-400">{step.error}</p>}
+      {step.artifact !== undefined && step.artifact !== null && (
+        <details className="mt-2">
+          <summary className="cursor-pointer text-sm text-slate-600 dark:text-slate-400">What the step produced</summary>
+          <pre className="mt-2 max-h-96 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-950">
+            {JSON.stringify(step.artifact, null, 2)}
+          </pre>
+        </details>
+      )}
+    </li>
+  );
+}
+
+/** Log lines, fetched incrementally with `after` while the job is live. */
+function useJobLog(id: string, live: boolean) {
+  const [lines, setLines] = useState<JobLogLine[]>([]);
+  const last = useRef(0);
+  useEffect(() => {
+    setLines([]);
+    last.current = 0;
+  }, [id]);
+  const q = useQuery({
+    queryKey: ['jobs', 'logs', id],
+    queryFn: async ({ signal }) => {
+      const got = await api.get('/api/v1/jobs/{id}/logs', {
+        path: { id },
+        query: { after: last.current || undefined, limit: 500 },
+        signal,
+      });
+      if (got.length > 0) {
+        last.current = got[got.length - 1]?.seq ?? last.current;
+        setLines((prev) => {
+          const seen = new Set(prev.map((l) => l.seq));
+          return [...prev, ...got.filter((l) => !seen.has(l.seq))];
+        });
+      }
+      return got.length;
+    },
+    refetchInterval: live ? 1000 : false,
+    gcTime: 0,
+  });
+  return { lines, error: q.error, refetch: q.refetch, pending: q.isPending };
+}
+
+export function JobDetail() {
+  const { id = '' } = useParams();
+  const qc = useQueryClient();
+  const job = useQuery({
+    queryKey: ['jobs', 'one', id],
+    queryFn: ({ signal }) => api.get('/api/v1/jobs/{id}', { path: { id }, signal }),
+    refetchInterval: (query) => (query.state.data && LIVE.includes(query.state.data.state) ? 1000 : false),
+  });
+  const live = job.data ? LIVE.includes(job.data.state) : false;
+  const log = useJobLog(id, live);
+
+  // One last log fetch when the job leaves queued/running.
+  const wasLive = useRef(false);
+  const refetchLog = log.refetch;
+  useEffect(() => {
+    if (wasLive.current && !live) void refetchLog();
+    wasLive.current = live;
+  }, [live, refetchLog]);
+
+  const action = useMutation({
+    mutationFn: (what: 'cancel' | 'retry') =>
+      what === 'cancel'
+        ? api.post('/api/v1/jobs/{id}/cancel', { path: { id } })
+        : api.post('/api/v1/jobs/{id}/retry', { path: { id } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['jobs'] }),
+  });
+
+  if (job.isPending) return <Loading />;
+  if (job.isError) return <ErrorBox error={job.error} retry={() => void job.refetch()} />;
+  const j = job.data;
+  const steps = j.steps ?? [];
+  const canRetry = j.state === 'failed' || j.state === 'dead' || j.state === 'cancelled';
+  const canCancel = LIVE.includes(j.state) && !j.cancel_requested;
+
+  return (
+    <div>
+      <p className="mb-2 text-sm">
+        <Link to="/jobs" className="link">
+          ← Jobs
+        </Link>
+      </p>
+      <PageHeader title={j.kind}>
+        <div className="flex items-center gap-2">
+          <StateBadge value={j.state} />
+          {live && (
+            <span className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite">
+              live
+            </span>
+          )}
+          {canCancel && (
+            <button type="button" className="btn-secondary" disabled={action.isPending} onClick={() => action.mutate('cancel')}>
+              Cancel
+            </button>
+          )}
+          {canRetry && (
+            <button type="button" className="btn-secondary" disabled={action.isPending} onClick={() => action.mutate('retry')}>
+              Retry
+            </button>
+          )}
+        </div>
+      </PageHeader>
+      {action.isError && <ErrorBox error={action.error} />}
+      <div className="grid gap-4 lg:grid-cols-3">
+        <Card className="lg:col-span-1">
+          <h2 className="mb-1 text-base font-semibold">Job</h2>
+          <dl className="divide-y divide-slate-100 dark:divide-slate-800">
+            <Row label="Id">
+              <code className="text-xs">{j.id}</code>
+            </Row>
+            <Row label="Queue">{j.queue}</Row>
+            <Row label="Attempts">
+              {j.attempts} of {j.max_attempts}
+            </Row>
+            <Row label="Created">
+              <When ts={j.created_at} />
+            </Row>
+            <Row label="Started">
+              <When ts={j.started_at} />
+            </Row>
+            <Row label="Finished">
+              <When ts={j.finished_at} />
+            </Row>
+            {j.cancel_requested && <Row label="Cancel">requested</Row>}
+            {j.last_error && (
+              <Row label="Last error">
+                <span className="text-red-700 dark:text-red-400">{j.last_error}</span>
+              </Row>
+            )}
+          </dl>
+        </Card>
+        <Card className="lg:col-span-2">
+          <h2 className="mb-2 text-base font-semibold">Steps</h2>
+          {steps.length === 0 ? (
+            <p className="text-sm text-slate-500 dark:text-slate-400">
+              {j.state === 'queued' ? 'Waiting for a worker.' : 'No steps recorded.'}
+            </p>
+          ) : (
+            <ol className="space-y-2">
+              {steps.map((s) => (
+                <Step key={s.idx} step={s} />
+              ))}
+            </ol>
+          )}
+        </Card>
+        <Card className="lg:col-span-3">
+          <h2 className="mb-2 text-base font-semibold">Log</h2>
+          {log.error ? (
+            <ErrorBox error={log.error} retry={() => void log.refetch()} />
+          ) : log.pending ? (
+            <Loading />
+          ) : log.lines.length === 0 ? (
+            <p className="text-sm text-slate-500 dark:text-slate-400">No log lines yet.</p>
+          ) : (
+            <pre
+              className="max-h-[28rem] overflow-auto rounded bg-slate-950 p-3 text-xs leading-relaxed text-slate-100"
+              aria-live={live ? 'polite' : 'off'}
+              data-testid="job-log"
+            >
+              {log.lines.map((l) => (
+                <div key={l.seq} className={l.level === 'error' ? 'text-red-300' : l.level === 'warn' ? 'text-amber-300' : ''}>
+                  <span className="text-slate-500">{new Date(l.at).toLocaleTimeString()} </span>
+                  {l.message}
+                </div>
+              ))}
+            </pre>
+          )}
+        </Card>
+      </div>
+    </div>
+  );
+}
