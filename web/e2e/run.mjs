@@ -211,6 +211,34 @@ async function main() {
     await page.getByRole('button', { name: 'Switch to light mode' }).click();
   });
 
+  await step('a new tab of the same browser is signed in and can write', async () => {
+    const tab = await page.context().newPage();
+    try {
+      await tab.goto(`${BASE}/sites`);
+      await tab.getByRole('heading', { name: 'Sites', exact: true }).waitFor();
+      const token = await tab.evaluate(() => sessionStorage.getItem('berth.csrf'));
+      expect(!!token, 'the new tab got no CSRF token from GET /api/v1/auth/session');
+      // A write with that token is accepted, one without it refused.
+      const put = (t) =>
+        tab.evaluate(async (tok) => {
+          const headers = { 'Content-Type': 'application/json' };
+          if (tok) headers['X-CSRF-Token'] = tok;
+          const r = await fetch('/api/v1/settings/platform.brand_name', {
+            method: 'PUT',
+            headers,
+            body: JSON.stringify({ value: 'Berth' }),
+          });
+          return r.status;
+        }, t);
+      const withToken = await put(token);
+      expect(withToken === 200, `a write with the new tab's CSRF token answered ${withToken}`);
+      const without = await put(null);
+      expect(without === 403, `a write without a CSRF token answered ${without}`);
+    } finally {
+      await tab.close();
+    }
+  });
+
   await step('admin logs out', logout);
 
   await step('client logs in: own site, no staff screens in the nav', async () => {

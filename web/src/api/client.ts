@@ -180,7 +180,14 @@ async function call(method: Method, path: string, opts: CallOptions<unknown> | u
   const err = isErrorBody(json)
     ? new ApiError(res.status, json.code, json.message, json.details ?? null, json.request_id ?? null)
     : new ApiError(res.status, 'bad_response', `The panel answered ${res.status} ${res.statusText}`.trim());
-  if (res.status === 401 && err.code === 'unauthenticated' && path !== '/api/v1/auth/login') {
+  // The login and the start-up probe of the session answer 401 for "not
+  // signed in", which is not a session that ended.
+  if (
+    res.status === 401 &&
+    err.code === 'unauthenticated' &&
+    path !== '/api/v1/auth/login' &&
+    path !== '/api/v1/auth/session'
+  ) {
     onUnauthenticated?.();
   }
   throw err;

@@ -129,6 +129,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user and this session's CSRF token: how a browser tab
+         *     that did not log in itself (a new tab, a reload) learns it.
+         */
+        get: operations["current_session"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/certificates": {
         parameters: {
             query?: never;
@@ -1772,6 +1792,18 @@ export interface components {
             generated_password?: string | null;
             user: components["schemas"]["User"];
         };
+        /**
+         * @description Who is signed in, and (for a browser's cookie session) the CSRF token
+         *     its writes need: a new tab gets it here instead of from the login.
+         */
+        CurrentSession: {
+            /**
+             * @description `null` when the request came with `Authorization: Bearer` (no cookie,
+             *     so no CSRF token is needed).
+             */
+            csrf_token?: string | null;
+            user: components["schemas"]["User"];
+        };
         Database: {
             created_at: components["schemas"]["Timestamp"];
             engine: components["schemas"]["DbEngine"];
@@ -3248,6 +3280,33 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorBody"];
+                };
+            };
+        };
+    };
+    current_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentSession"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,8 @@
-// The signed-in user. On start the app asks GET /api/v1/me when this tab
-// holds a CSRF token from a login; any 401 `unauthenticated` afterwards ends
-// the session here too (the router then shows the login page with a notice).
+// The signed-in user. On start the app asks GET /api/v1/auth/session, which
+// answers the user and the session's CSRF token when the browser holds a
+// session cookie (so a new tab or a reload can write too); any 401
+// `unauthenticated` afterwards ends the session here too (the router then
+// shows the login page with a notice).
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiError, api, csrf, setUnauthenticatedHandler } from '../api/client';
@@ -24,12 +26,10 @@ const AuthContext = createContext<Auth | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
-  const [state, setState] = useState<State>(() =>
-    csrf.get() ? { status: 'loading' } : { status: 'anonymous', reason: null },
-  );
+  const [state, setState] = useState<State>({ status: 'loading' });
 
   const end = useCallback(
-    (reason: EndReason) => {
+    (reason: EndReason | null) => {
       csrf.clear();
       queryClient.clear();
       setState({ status: 'anonymous', reason });
@@ -43,15 +43,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [end]);
 
   useEffect(() => {
-    if (!csrf.get()) return;
     const ctl = new AbortController();
+    const hadSession = csrf.get() !== null;
     api
-      .get('/api/v1/me', { signal: ctl.signal })
-      .then((me) => setState({ status: 'authenticated', me }))
+      .get('/api/v1/auth/session', { signal: ctl.signal })
+      .then((s) => {
+        if (s.csrf_token) csrf.set(s.csrf_token);
+        setState({ status: 'authenticated', me: s.user });
+      })
       .catch((e: unknown) => {
         if (ctl.signal.aborted) return;
-        // 401 already went through the handler; anything else: start over.
-        if (!(e instanceof ApiError && e.code === 'unauthenticated')) end('expired');
+        // Not signed in: the login page; "ended" only when this tab was.
+        const anonymous = e instanceof ApiError && e.code === 'unauthenticated';
+        end(anonymous && !hadSession ? null : 'expired');
       });
     return () => ctl.abort();
   }, [end]);

@@ -29,6 +29,8 @@ pub struct Authed {
     pub session_id: Option<SessionId>,
     pub token_id: Option<TokenId>,
     pub ctx: RequestCtx,
+    /// The session's CSRF token, for a session sent as the cookie.
+    pub csrf_token: Option<String>,
     /// Their role must use 2FA and they have not set it up: only their own
     /// profile (to set it up) is open to them.
     pub must_enroll_totp: bool,
@@ -101,6 +103,7 @@ impl FromRequestParts<SharedState> for Authed {
         };
         let mut c = state.db.conn().await?;
         let hash = sha256_hex(&secret);
+        let mut csrf_token = None;
         let (user_id, credential, session_id, token_id) = if secret.starts_with(SESSION_PREFIX) {
             let idle = state.settings.i64("auth.session.idle_minutes").await;
             let cutoff = berth_db::now_ms() - idle * 60_000;
@@ -121,6 +124,7 @@ impl FromRequestParts<SharedState> for Authed {
                 }
             }
             auth_db::touch_session(&mut c, s.id).await?;
+            csrf_token = from_cookie.then(|| s.csrf_token.clone());
             (s.user_id, Credential::Session, Some(s.id), None)
         } else if secret.starts_with(TOKEN_PREFIX) && !from_cookie {
             let t = auth_db::find_token(&mut c, &hash)
@@ -173,6 +177,7 @@ impl FromRequestParts<SharedState> for Authed {
             session_id,
             token_id,
             ctx,
+            csrf_token,
             must_enroll_totp,
         })
     }

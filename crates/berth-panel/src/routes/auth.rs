@@ -15,7 +15,9 @@ use axum::response::IntoResponse;
 use berth_core::Permission;
 use berth_db::audit::{AuditEvent, AuditMeta};
 use berth_db::{auth as auth_db, tenants, users};
-use berth_proto::api::auth::{Ack, ForgotPasswordRequest, LoginRequest, LoginResponse, ResetPasswordRequest};
+use berth_proto::api::auth::{
+    Ack, CurrentSession, ForgotPasswordRequest, LoginRequest, LoginResponse, ResetPasswordRequest,
+};
 use berth_proto::api::tenants::TenantStatus;
 use berth_proto::{ApiErrorBody, ErrorCode, Role, Timestamp};
 use serde_json::json;
@@ -202,6 +204,18 @@ pub async fn login(
             expires_at: Timestamp(expires),
         }),
     ))
+}
+
+/// The signed-in user and this session's CSRF token: how a browser tab
+/// that did not log in itself (a new tab, a reload) learns it.
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
+    responses((status = 200, body = CurrentSession), (status = 401, body = ApiErrorBody)), security(("bearer" = [])))]
+pub async fn current_session(auth: Authed) -> ApiResult<Reply<CurrentSession>> {
+    auth.authorize(Permission::SelfRead)?;
+    Ok(Reply(CurrentSession {
+        csrf_token: auth.csrf_token.clone(),
+        user: auth.user,
+    }))
 }
 
 /// End this session (the cookie is cleared too).

@@ -46,6 +46,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(system::metrics))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
+        .routes(routes!(auth::current_session))
         .routes(routes!(auth::logout_all))
         .routes(routes!(auth::forgot_password))
         .routes(routes!(auth::reset_password))

@@ -49,8 +49,28 @@ async fn cookie_sessions_need_csrf_for_writes() -> anyhow::Result<()> {
             .send()
             .await?;
         assert_eq!(r.status(), StatusCode::CREATED);
+        // A tab that did not log in learns the session's CSRF token.
+        let r = p
+            .http
+            .get(format!("{}/api/v1/auth/session", p.url))
+            .header("cookie", &cookie)
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::OK);
+        let cur: Value = r.json().await?;
+        assert_eq!(cur["csrf_token"].as_str(), Some(csrf));
+        assert_eq!(cur["user"]["email"], ADMIN_EMAIL);
+        let r = p.http.get(format!("{}/api/v1/auth/session", p.url)).send().await?;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no session, no token");
         // Bearer writes need no CSRF token.
         let token = v["token"].as_str().unwrap_or_default();
+        let (s, cur) = p.get("/api/v1/auth/session", token).await?;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            cur["csrf_token"],
+            Value::Null,
+            "API tokens and bearer sessions send no cookie"
+        );
         let (s, _) = p
             .post(
                 "/api/v1/tenants",

@@ -24,6 +24,16 @@ pub struct LoginResponse {
     pub expires_at: Timestamp,
 }
 
+/// Who is signed in, and (for a browser's cookie session) the CSRF token
+/// its writes need: a new tab gets it here instead of from the login.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CurrentSession {
+    pub user: User,
+    /// `null` when the request came with `Authorization: Bearer` (no cookie,
+    /// so no CSRF token is needed).
+    pub csrf_token: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub id: SessionId,
