@@ -353,6 +353,39 @@ impl CertificateIssue {
     }
 }
 
+/// Wait (up to two minutes) until the site's last apply job has finished:
+/// an order made with a site change (in the same request) must not probe
+/// names the node does not serve yet. Longer: the engine retries the step.
+async fn wait_for_site_apply(ctx: &StepCtx, site: &Site) -> Result<(), StepError> {
+    use berth_proto::api::jobs::JobState;
+    let Some(job) = site.last_job_id else {
+        return Ok(());
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut said = false;
+    loop {
+        let mut c = ctx.db().conn().await.map_err(db_err)?;
+        let state = match berth_db::jobs::get(&mut c, &berth_core::Scope::system(), job).await {
+            Ok(j) => j.state,
+            Err(berth_db::DbError::NotFound) => return Ok(()),
+            Err(e) => return Err(db_err(e)),
+        };
+        drop(c);
+        if !matches!(state, JobState::Queued | JobState::Running | JobState::Failed) {
+            return Ok(());
+        }
+        if !said {
+            ctx.log("info", format!("waiting for the site's apply job {job} to finish"))
+                .await;
+            said = true;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(StepError::Retry(format!("the site's apply job {job} has not finished")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// What the ACME server said about the names it refused.
 async fn why_invalid(order: &mut instant_acme::Order) -> String {
     let mut out = Vec::new();
@@ -428,6 +461,11 @@ impl JobHandler for CertificateIssue {
                     let e = StepError::Permanent("no name of this certificate is on its site any more".into());
                     return Err(self.failed(ctx, id, &s, e).await);
                 }
+            }
+            if idx == 0 {
+                // The site's own change (an alias just added, the site just
+                // created) must be on the node before its names are probed.
+                wait_for_site_apply(ctx, &l.site).await?;
             }
             let r = match idx {
                 0 => self.preflight(ctx, &l, &s).await.map(Some),
