@@ -6,6 +6,13 @@
 // BERTH_ARTIFACTS (screenshots; default ./e2e-artifacts), BERTH_CHROMIUM
 // (default /usr/bin/chromium).
 //
+// Besides checking what exists, it walks the issue's proof scenario: the
+// admin creates a package, a tenant with it and a client user of it; that
+// client logs in, creates a static site `e2e-<suffix>.test`, watches its job
+// finish, finds it in the list and opens its logs. The names carry a random
+// suffix; the tenant's name is printed (`e2e tenant: …`) so that whoever
+// runs this can remove the Linux user the panel makes for it.
+//
 // Exit 0 when every step passed; 1 with the first failed expectation.
 // Prints one JSON line with the dashboard's first-load figures.
 import { mkdirSync } from 'node:fs';
@@ -29,6 +36,19 @@ const ARTIFACTS = resolve(env('BERTH_ARTIFACTS', 'e2e-artifacts'));
 const CHROMIUM = process.env.BERTH_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.BERTH_E2E_TIMEOUT_MS || 8000);
 mkdirSync(ARTIFACTS, { recursive: true });
+
+// What the scenario creates: unique per run.
+const SUFFIX = Math.random().toString(36).slice(2, 8).padEnd(6, '0');
+const NEW = {
+  packageName: `E2E package ${SUFFIX}`,
+  tenant: `e2e${SUFFIX}`,
+  tenantDisplay: `E2E tenant ${SUFFIX}`,
+  email: `client-${SUFFIX}@e2e.example`,
+  password: `Copper-Meadow-Signal-${SUFFIX}`,
+  domain: `e2e-${SUFFIX}.test`,
+};
+// A job runs on the node: give it longer than one page wait.
+const JOB_TIMEOUT = Math.max(TIMEOUT, 30000);
 
 const origin = new URL(BASE).origin;
 const foreign = [];
@@ -111,6 +131,7 @@ async function main() {
     return route.abort();
   });
   page = await context.newPage();
+  console.log(`e2e tenant: ${NEW.tenant}`);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 
   await step('login page', async () => {
@@ -239,6 +260,62 @@ async function main() {
     }
   });
 
+  await step('admin creates a package (a blank name shows the API message at the field)', async () => {
+    await nav().getByRole('link', { name: 'Packages', exact: true }).click();
+    await heading('Packages').waitFor();
+    const form = page.getByRole('form', { name: 'New package' });
+    await form.getByRole('button', { name: 'Create package', exact: true }).click();
+    const err = form.locator('[data-field-error="name"]');
+    await err.waitFor();
+    expect(((await err.textContent()) ?? '').trim().length > 0, 'the name error is empty');
+    await form.getByLabel('Name', { exact: true }).fill(NEW.packageName);
+    await form.getByLabel('Sites', { exact: true }).fill('5');
+    await form.getByLabel('PHP workers', { exact: true }).fill('4');
+    await form.getByRole('button', { name: 'Create package', exact: true }).click();
+    await page.getByText(`Package “${NEW.packageName}” created.`).waitFor();
+    const row = page.getByTestId('package-row').filter({ hasText: NEW.packageName });
+    await row.waitFor();
+    const sites = (await row.locator('td').nth(1).textContent())?.trim();
+    expect(sites === '5', `the new package's sites limit shows "${sites}", expected 5`);
+    expect((await form.locator('[data-field-error]').count()) === 0, 'a field error is still shown after success');
+    await shot('packages');
+  });
+
+  await step(`admin creates tenant ${NEW.tenant} with that package`, async () => {
+    await nav().getByRole('link', { name: 'Tenants', exact: true }).click();
+    await heading('Tenants').waitFor();
+    await page.getByRole('link', { name: 'New tenant', exact: true }).click();
+    await heading('New tenant').waitFor();
+    await page.getByLabel('Account name', { exact: true }).fill(NEW.tenant);
+    await page.getByLabel('Display name', { exact: true }).fill(NEW.tenantDisplay);
+    const pkg = page.getByLabel('Package', { exact: true });
+    await pkg.locator('option', { hasText: NEW.packageName }).waitFor({ state: 'attached' });
+    await pkg.selectOption({ label: NEW.packageName });
+    await shot('tenant-new');
+    await page.getByRole('button', { name: 'Create tenant', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'created' }).waitFor();
+  });
+
+  await step('admin creates a client user of that tenant', async () => {
+    await page.getByRole('link', { name: `New user for ${NEW.tenant}`, exact: true }).click();
+    await heading('New user').waitFor();
+    const tenant = page.getByLabel('Tenant', { exact: true });
+    await tenant.locator('option', { hasText: `(${NEW.tenant})` }).waitFor({ state: 'attached' });
+    const picked = await tenant.evaluate((el) => el.options[el.selectedIndex]?.textContent ?? '');
+    expect(picked.includes(`(${NEW.tenant})`), `the tenant select shows "${picked}", not ${NEW.tenant}`);
+    await page.getByLabel('Email', { exact: true }).fill(NEW.email);
+    await page.getByLabel('Name', { exact: true }).fill(`E2E client ${SUFFIX}`);
+    await page.getByLabel('Password', { exact: true }).fill(NEW.password);
+    await page.getByRole('button', { name: 'Create user', exact: true }).click();
+    await page.getByText(`Client user ${NEW.email} of ${NEW.tenantDisplay} created.`).waitFor();
+  });
+
+  await step('the tenants list offers a new user from the tenant row', async () => {
+    await nav().getByRole('link', { name: 'Tenants', exact: true }).click();
+    await page.getByLabel('Search tenants').fill(NEW.tenant);
+    await page.getByRole('link', { name: `New user for ${NEW.tenant}`, exact: true }).waitFor();
+  });
+
   await step('admin logs out', logout);
 
   await step('client logs in: own site, no staff screens in the nav', async () => {
@@ -246,7 +323,7 @@ async function main() {
     await dashboardReady();
     const sites = await statValue('sites');
     expect(sites >= 1, `client dashboard shows ${sites} sites`);
-    for (const hidden of ['Nodes', 'Audit', 'Tenants']) {
+    for (const hidden of ['Nodes', 'Audit', 'Tenants', 'Packages']) {
       const count = await nav().getByRole('link', { name: hidden, exact: true }).count();
       expect(count === 0, `client nav shows ${hidden}`);
     }
@@ -277,6 +354,62 @@ async function main() {
   });
 
   await step('client logs out', logout);
+
+  await step('the new client logs in', async () => {
+    await login({ email: NEW.email, password: NEW.password });
+    await heading('Dashboard').waitFor();
+    await dashboardReady();
+  });
+
+  await step(`client creates ${NEW.domain} and watches its job finish`, async () => {
+    await nav().getByRole('link', { name: 'Sites', exact: true }).click();
+    await heading('Sites').waitFor();
+    await page.getByRole('link', { name: 'New site', exact: true }).click();
+    await heading('New site').waitFor();
+    // A client's tenant is its own: no tenant to choose.
+    expect((await page.getByLabel('Tenant', { exact: true }).count()) === 0, 'a client is asked for a tenant');
+    await page.getByLabel('Domain', { exact: true }).fill(NEW.domain);
+    expect((await page.getByLabel('Kind', { exact: true }).inputValue()) === 'static', 'the kind is not static');
+    await page.getByRole('button', { name: 'Create site', exact: true }).click();
+    await heading(`New site: ${NEW.domain}`).waitFor();
+    const progress = page.getByTestId('job-progress');
+    await progress.waitFor();
+    await progress.getByText('Done', { exact: true }).waitFor({ timeout: JOB_TIMEOUT });
+    const steps = progress.getByTestId('job-step');
+    expect((await steps.count()) >= 1, 'the finished job shows no steps');
+    const states = await steps.locator('span.rounded-full').allTextContents();
+    expect(states.every((t) => t.trim() === 'succeeded'), `step states: ${states.join(', ')}`);
+    await shot('site-new-progress');
+  });
+
+  await step('the new site is in the list and opens', async () => {
+    await openSite(NEW.domain);
+    await page.getByRole('link', { name: NEW.domain, exact: true }).click();
+    await heading(NEW.domain).waitFor();
+    await page.getByText('Document root').waitFor();
+  });
+
+  await step('its logs: access, then error, then refresh', async () => {
+    await page.getByRole('heading', { level: 2, name: 'Logs' }).waitFor();
+    const which = page.getByRole('group', { name: 'Which log' });
+    const access = which.getByRole('button', { name: 'Access', exact: true });
+    expect((await access.getAttribute('aria-pressed')) === 'true', 'the access log is not the one shown first');
+    const shown = page.locator('[data-testid="site-log"], [data-testid="site-log-empty"]');
+    await shown.first().waitFor();
+    await which.getByRole('button', { name: 'Error', exact: true }).click();
+    await page.getByText('No lines yet in the error log.').or(page.getByLabel('Last lines of the error log')).waitFor();
+    await access.click();
+    await page.getByText('No lines yet in the access log.').or(page.getByLabel('Last lines of the access log')).waitFor();
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/logs?') && r.url().includes('log=access')),
+      page.getByRole('button', { name: 'Refresh', exact: true }).click(),
+    ]);
+    expect(res.status() === 200, `refreshing the access log answered ${res.status()}`);
+    await shown.first().waitFor();
+    await shot('site-logs');
+  });
+
+  await step('the new client logs out', logout);
 
   await step('a wrong password shows the API message', async () => {
     await page.getByLabel('Email').fill(CLIENT.email);

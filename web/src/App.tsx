@@ -12,8 +12,10 @@ import { Dashboard } from './pages/Dashboard';
 import { JobDetail, JobsList } from './pages/jobs';
 import { Login } from './pages/Login';
 import { Nodes } from './pages/Nodes';
-import { SiteDetail, SitesList } from './pages/sites';
-import { Tenants } from './pages/Tenants';
+import { Packages } from './pages/Packages';
+import { SiteDetail, SiteNew, SitesList } from './pages/sites';
+import { TenantNew, Tenants } from './pages/Tenants';
+import { UserNew } from './pages/Users';
 import { NotAvailable, NotFound } from './pages/Unavailable';
 
 function RequireSession() {
@@ -46,8 +48,12 @@ export function App() {
       <Route path="/login" element={<Login />} />
       <Route element={<RequireSession />}>
         <Route index element={<Dashboard />} />
+        <Route path="packages" element={<Allowed screen="packages"><Packages /></Allowed>} />
         <Route path="tenants" element={<Allowed screen="tenants"><Tenants /></Allowed>} />
+        <Route path="tenants/new" element={<Allowed screen="tenants"><TenantNew /></Allowed>} />
+        <Route path="users/new" element={<Allowed screen="users"><UserNew /></Allowed>} />
         <Route path="sites" element={<Allowed screen="sites"><SitesList /></Allowed>} />
+        <Route path="sites/new" element={<Allowed screen="sites"><SiteNew /></Allowed>} />
         <Route path="sites/:id" element={<Allowed screen="sites"><SiteDetail /></Allowed>} />
         <Route path="certificates" element={<Allowed screen="certificates"><Certificates /></Allowed>} />
         <Route path="jobs" element={<Allowed screen="jobs"><JobsList /></Allowed>} />

@@ -47,6 +47,11 @@ pub enum EnqueueError {
 
 struct Inner {
     db: Db,
+    /// A small pool of its own for heartbeats and step logs, so they never
+    /// wait behind handlers for a connection of the main pool (a handler
+    /// that holds one while it logs would otherwise starve heartbeats until
+    /// leases expire when many jobs run at once).
+    aux: std::sync::OnceLock<Db>,
     registry: Registry,
     config: EngineConfig,
     wake: Notify,
@@ -77,6 +82,7 @@ impl Engine {
         Engine {
             inner: Arc::new(Inner {
                 db,
+                aux: std::sync::OnceLock::new(),
                 registry,
                 config,
                 wake: Notify::new(),
@@ -84,6 +90,16 @@ impl Engine {
                 id,
             }),
         }
+    }
+
+    /// Give heartbeats and step logs their own pool (see `Inner::aux`);
+    /// without one they share the main pool.
+    pub fn use_aux_pool(&self, db: Db) {
+        let _ = self.inner.aux.set(db);
+    }
+
+    fn aux_db(&self) -> Db {
+        self.inner.aux.get().unwrap_or(&self.inner.db).clone()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -325,7 +341,7 @@ impl Engine {
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let (lost_tx, mut lost_rx) = watch::channel(false);
         let hb = {
-            let db = self.inner.db.clone();
+            let db = self.aux_db();
             let worker = worker.to_owned();
             // At most a second apart: this is also how a running job learns it
             // was cancelled, so a long interval would make cancel useless.
@@ -503,6 +519,7 @@ impl Engine {
             .await;
             let ctx = StepCtx {
                 db: self.inner.db.clone(),
+                log_db: self.aux_db(),
                 job: job.clone(),
                 step: step.idx,
                 cancel: cancel.clone(),

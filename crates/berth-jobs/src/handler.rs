@@ -76,6 +76,8 @@ impl Registry {
 /// What a running step can see and do.
 pub struct StepCtx {
     pub(crate) db: Db,
+    /// Where `log` writes (the engine's own pool when it has one).
+    pub(crate) log_db: Db,
     pub(crate) job: Job,
     pub(crate) step: i64,
     pub(crate) cancel: watch::Receiver<bool>,
@@ -106,7 +108,7 @@ impl StepCtx {
 
     /// Append a line to the job's log (streamed to watchers).
     pub async fn log(&self, level: &str, message: impl AsRef<str>) {
-        if let Ok(mut c) = self.db.conn().await
+        if let Ok(mut c) = self.log_db.conn().await
             && let Err(e) = jobs::append_log(&mut c, self.job.id, Some(self.step), level, message.as_ref()).await
         {
             tracing::warn!(job = %self.job.id, error = %e, "could not write job log");

@@ -307,6 +307,7 @@ impl CertificateIssue {
         )
         .await
         .map_err(db_err)?;
+        drop(c);
         ctx.log(
             "info",
             format!(

@@ -179,6 +179,7 @@ impl Panel {
                 ..EngineConfig::default()
             },
         );
+        engine.use_aux_pool(db.side_pool(2).await.map_err(StartError::Db)?);
         let dummy_hash =
             auth::secrets::hash_password_async("not a real password".into(), config.argon2_m_kib, config.argon2_t)
                 .await

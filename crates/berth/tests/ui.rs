@@ -2,7 +2,9 @@
 //! the built UI (`web/dist`), and `web/e2e/run.mjs` drives Debian's
 //! chromium through it with playwright-core: admin and client logins, the
 //! dashboard, sites, a job's steps, certificates, a client refused an admin
-//! screen, a wrong password's message. Screenshots go to
+//! screen, a wrong password's message; then the scenario: the admin
+//! makes a package, a tenant and its client user, the client creates a site,
+//! watches its job finish, finds it and opens its logs. Screenshots go to
 //! `target/ui-artifacts/<backend>/`. On SQLite and PostgreSQL.
 
 use serde_json::{Value, json};
@@ -211,6 +213,11 @@ async fn the_ui_in_chromium() -> anyhow::Result<()> {
             .env("BERTH_CHROMIUM", &chromium)
             .output()?;
         let stdout = String::from_utf8_lossy(&out.stdout);
+        // The tenant the browser made has a Linux user now (its site).
+        let _e2e_user = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("e2e tenant: "))
+            .map(|t| DeleteUser(t.trim().to_owned()));
         anyhow::ensure!(
             out.status.success(),
             "[{}] the browser test failed:\n{stdout}\n{}",

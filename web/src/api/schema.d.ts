@@ -271,13 +271,13 @@ export interface paths {
             cookie?: never;
         };
         /** Database users in my scope. */
-        get: operations["list_users"];
+        get: operations["list_database_users"];
         put?: never;
         /**
          * Create a database user with grants on the tenant's databases. Without a
          *     `password`, Berth generates one and answers it this once.
          */
-        post: operations["create_user"];
+        post: operations["create_database_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -291,15 +291,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["get_user"];
+        get: operations["get_database_user"];
         put?: never;
         post?: never;
         /** Delete a database user: it is dropped from its server and its sessions end. */
-        delete: operations["delete_user"];
+        delete: operations["delete_database_user"];
         options?: never;
         head?: never;
         /** Replace a user's grants and/or remote hosts. */
-        patch: operations["update_user"];
+        patch: operations["update_database_user"];
         trace?: never;
     };
     "/api/v1/database-users/{id}/rotate-password": {
@@ -3573,7 +3573,7 @@ export interface operations {
             };
         };
     };
-    list_users: {
+    list_database_users: {
         parameters: {
             query?: {
                 tenant_id?: components["schemas"]["TenantId"];
@@ -3599,7 +3599,7 @@ export interface operations {
             };
         };
     };
-    create_user: {
+    create_database_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -3639,7 +3639,7 @@ export interface operations {
             };
         };
     };
-    get_user: {
+    get_database_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -3668,7 +3668,7 @@ export interface operations {
             };
         };
     };
-    delete_user: {
+    delete_database_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -3697,7 +3697,7 @@ export interface operations {
             };
         };
     };
-    update_user: {
+    update_database_user: {
         parameters: {
             query?: never;
             header?: never;

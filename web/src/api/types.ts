@@ -20,3 +20,7 @@ export type LoginRequest = Schemas['LoginRequest'];
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'];
 export const CERT_STATUSES: readonly CertStatus[] = ['pending', 'valid', 'failing', 'failed', 'expired'];
 export const TENANT_STATUSES: readonly Schemas['TenantStatus'][] = ['active', 'suspended'];
+export type Package = Schemas['Package'];
+export type Limits = Schemas['Limits'];
+export type SiteLog = Schemas['SiteLog'];
+export type SiteChange = Schemas['SiteChange'];

@@ -2,14 +2,25 @@
 // route for any other screen answers "Not available for your role".
 import type { Role } from '../api/types';
 
-export type Screen = 'dashboard' | 'tenants' | 'sites' | 'certificates' | 'jobs' | 'nodes' | 'audit';
+export type Screen =
+  | 'dashboard'
+  | 'packages'
+  | 'tenants'
+  | 'users'
+  | 'sites'
+  | 'certificates'
+  | 'jobs'
+  | 'nodes'
+  | 'audit';
 
 const STAFF: readonly Role[] = ['superadmin', 'admin'];
 const ALL: readonly Role[] = ['superadmin', 'admin', 'reseller', 'client'];
 
 const ACCESS: Record<Screen, readonly Role[]> = {
   dashboard: ALL,
+  packages: STAFF,
   tenants: [...STAFF, 'reseller'],
+  users: STAFF,
   sites: ALL,
   certificates: ALL,
   jobs: ALL,

@@ -31,6 +31,12 @@ export const IconDashboard = (p: P) => (
     <rect x="3" y="16" width="7" height="5" rx="1" />
   </Svg>
 );
+export const IconPackages = (p: P) => (
+  <Svg {...p}>
+    <path d="M3 7.5L12 3l9 4.5v9L12 21l-9-4.5z" />
+    <path d="M3 7.5l9 4.5 9-4.5M12 12v9" />
+  </Svg>
+);
 export const IconTenants = (p: P) => (
   <Svg {...p}>
     <circle cx="9" cy="8" r="3.5" />

@@ -14,6 +14,7 @@ import {
   IconJobs,
   IconMenu,
   IconNodes,
+  IconPackages,
   IconSites,
   IconTenants,
 } from './Icons';
@@ -24,6 +25,7 @@ type NavItem = { screen: Screen; to: string; label: string; icon: ComponentType<
 
 export const NAV: readonly NavItem[] = [
   { screen: 'dashboard', to: '/', label: 'Dashboard', icon: IconDashboard },
+  { screen: 'packages', to: '/packages', label: 'Packages', icon: IconPackages },
   { screen: 'tenants', to: '/tenants', label: 'Tenants', icon: IconTenants },
   { screen: 'sites', to: '/sites', label: 'Sites', icon: IconSites },
   { screen: 'certificates', to: '/certificates', label: 'Certificates', icon: IconCert },

@@ -1,8 +1,8 @@
 // Jobs: the list (state and kind filters, server-side pages) and one job
 // with its steps and log, refreshed every second while it is queued or
-// running.
+// running; and the live progress of a job a form just started.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api } from '../api/client';
 import { JOB_STATES, type Job, type JobLogLine, type JobStep } from '../api/types';
@@ -283,6 +283,95 @@ export function JobDetail() {
           )}
         </Card>
       </div>
+    </div>
+  );
+}
+
+const FINISHED_BADLY: readonly Job['state'][] = ['failed', 'dead', 'cancelled'];
+
+/**
+ * A job a form just started, polled every 500 ms until it ends: each step
+ * with its state, then `done` when it succeeded, or its last error and a
+ * Retry button.
+ */
+export function JobProgress({ id, done, onSucceeded }: { id: string; done: ReactNode; onSucceeded?: () => void }) {
+  const qc = useQueryClient();
+  const job = useQuery({
+    queryKey: ['jobs', 'one', id],
+    queryFn: ({ signal }) => api.get('/api/v1/jobs/{id}', { path: { id }, signal }),
+    refetchInterval: (query) => {
+      const state = query.state.data?.state;
+      if (state === undefined || LIVE.includes(state)) return 500;
+      // A failed job may be put back in the queue by the panel itself.
+      return state === 'failed' ? 2000 : false;
+    },
+  });
+  const retry = useMutation({
+    mutationFn: () => api.post('/api/v1/jobs/{id}/retry', { path: { id } }),
+    onSuccess: (j) => {
+      qc.setQueryData(['jobs', 'one', id], j);
+      void qc.invalidateQueries({ queryKey: ['jobs'] });
+    },
+  });
+
+  const state = job.data?.state;
+  const succeeded = state === 'succeeded';
+  const notify = useRef(onSucceeded);
+  notify.current = onSucceeded;
+  useEffect(() => {
+    if (succeeded) notify.current?.();
+  }, [succeeded]);
+
+  if (job.isPending) return <Loading label="Starting…" />;
+  if (job.isError && !job.data) return <ErrorBox error={job.error} retry={() => void job.refetch()} />;
+  const j = job.data;
+  const steps = j.steps ?? [];
+  const failed = FINISHED_BADLY.includes(j.state);
+
+  return (
+    <div data-testid="job-progress" data-state={j.state}>
+      <div className="mb-3 flex flex-wrap items-center gap-2">
+        <span className="text-sm font-medium">{j.kind}</span>
+        <StateBadge value={j.state} />
+        {LIVE.includes(j.state) && (
+          <span className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite">
+            {j.state === 'queued' ? 'waiting for a worker…' : 'working…'}
+          </span>
+        )}
+        <Link to={`/jobs/${j.id}`} className="link ml-auto text-sm">
+          Job details
+        </Link>
+      </div>
+      {steps.length > 0 && (
+        <ol className="mb-3 space-y-2">
+          {steps.map((s) => (
+            <Step key={s.idx} step={s} />
+          ))}
+        </ol>
+      )}
+      <div aria-live="polite">
+        {succeeded && (
+          <div
+            role="status"
+            className="flex flex-wrap items-center gap-3 rounded-md border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm text-emerald-900 dark:border-emerald-800 dark:bg-emerald-950/50 dark:text-emerald-100"
+          >
+            <span className="font-semibold">Done</span>
+            {done}
+          </div>
+        )}
+        {failed && (
+          <div
+            role="alert"
+            className="flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950/60 dark:text-red-200"
+          >
+            <span className="whitespace-pre-wrap break-words">{j.last_error ?? `The job is ${j.state}.`}</span>
+            <button type="button" className="btn-secondary" disabled={retry.isPending} onClick={() => retry.mutate()}>
+              {retry.isPending ? 'Retrying…' : 'Retry'}
+            </button>
+          </div>
+        )}
+      </div>
+      {retry.isError && <ErrorBox error={retry.error} />}
     </div>
   );
 }

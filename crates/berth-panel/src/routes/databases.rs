@@ -377,7 +377,7 @@ pub async fn delete_database(
 }
 
 /// Database users in my scope.
-#[utoipa::path(get, path = "/api/v1/database-users", tag = "databases", params(DatabaseQuery),
+#[utoipa::path(get, path = "/api/v1/database-users", operation_id = "list_database_users", tag = "databases", params(DatabaseQuery),
     responses((status = 200, body = Page<DatabaseUser>)), security(("bearer" = [])))]
 pub async fn list_users(
     State(st): State<SharedState>,
@@ -392,7 +392,7 @@ pub async fn list_users(
 
 /// Create a database user with grants on the tenant's databases. Without a
 /// `password`, Berth generates one and answers it this once.
-#[utoipa::path(post, path = "/api/v1/database-users", tag = "databases", request_body = CreateDatabaseUser,
+#[utoipa::path(post, path = "/api/v1/database-users", operation_id = "create_database_user", tag = "databases", request_body = CreateDatabaseUser,
     responses((status = 201, body = DatabaseUserChange),
         (status = 409, body = ApiErrorBody, description = "name taken, limit reached, tenant suspended or a grant on another tenant's database"),
         (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
@@ -445,7 +445,7 @@ pub async fn create_user(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/database-users/{id}", tag = "databases", params(("id" = DatabaseUserId, Path)),
+#[utoipa::path(get, path = "/api/v1/database-users/{id}", operation_id = "get_database_user", tag = "databases", params(("id" = DatabaseUserId, Path)),
     responses((status = 200, body = DatabaseUser), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
 pub async fn get_user(
     State(st): State<SharedState>,
@@ -458,7 +458,7 @@ pub async fn get_user(
 }
 
 /// Replace a user's grants and/or remote hosts.
-#[utoipa::path(patch, path = "/api/v1/database-users/{id}", tag = "databases", params(("id" = DatabaseUserId, Path)),
+#[utoipa::path(patch, path = "/api/v1/database-users/{id}", operation_id = "update_database_user", tag = "databases", params(("id" = DatabaseUserId, Path)),
     request_body = UpdateDatabaseUser,
     responses((status = 200, body = DatabaseUserChange), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody),
         (status = 422, body = ApiErrorBody)), security(("bearer" = [])))]
@@ -554,7 +554,7 @@ pub async fn rotate_password(
 }
 
 /// Delete a database user: it is dropped from its server and its sessions end.
-#[utoipa::path(delete, path = "/api/v1/database-users/{id}", tag = "databases", params(("id" = DatabaseUserId, Path)),
+#[utoipa::path(delete, path = "/api/v1/database-users/{id}", operation_id = "delete_database_user", tag = "databases", params(("id" = DatabaseUserId, Path)),
     responses((status = 202, body = JobsStarted), (status = 404, body = ApiErrorBody)), security(("bearer" = [])))]
 pub async fn delete_user(
     State(st): State<SharedState>,
