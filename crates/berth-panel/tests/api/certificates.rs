@@ -229,6 +229,8 @@ async fn certificates_from_pebble_served_by_nginx() -> anyhow::Result<()> {
 async fn scenario(p: &TestPanel, env: &Env, suffix: &str) -> anyhow::Result<()> {
     let root = p.admin().await?;
     let (ta, tb) = (format!("ca{suffix}"), format!("cb{suffix}"));
+    // Their sites give them Linux users on the node.
+    let _users = crate::sites::DeleteUsers(vec![ta.clone(), tb.clone()]);
     let tenant_a = p.tenant(&root, &ta, None).await?;
     let tenant_b = p.tenant(&root, &tb, None).await?;
     let (_, client_a) = p
@@ -808,6 +810,7 @@ async fn external_account_binding() -> anyhow::Result<()> {
         set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
         let sfx = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let tenant = p.tenant(&root, &format!("eab{sfx}"), None).await?;
+        let _users = crate::sites::DeleteUsers(vec![format!("eab{sfx}")]);
         let zone = format!("eab{sfx}.test");
         let (st, z) = p
             .post(

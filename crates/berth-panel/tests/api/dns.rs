@@ -77,6 +77,8 @@ async fn scenario(p: &TestPanel, port: u16, backend: &str, suffix: &str) -> anyh
         )
         .await?;
     let (ta, tb) = (format!("za{suffix}"), format!("zb{suffix}"));
+    // Their sites give them Linux users on the node.
+    let _users = crate::sites::DeleteUsers(vec![ta.clone(), tb.clone()]);
     let tenant_a = p.tenant(&root, &ta, None).await?;
     p.patch(
         &format!("/api/v1/tenants/{tenant_a}"),
