@@ -11,12 +11,10 @@
 //! beside the single issuance's median in the same run. Runs as root (nginx
 //! workers drop to `berth-web`, pdns_server to `pdns`). Prints markdown.
 
+mod panel;
+
 use anyhow::{Context, Result, bail};
 use berth_agent::dns::{DnsServersConfig, PowerDnsAdmin};
-use berth_agent::node::NodeConfig;
-use berth_panel::{Panel, PanelConfig};
-use berth_proto::desired::NginxMainSpec;
-use berth_proto::{AbsPath, AccountName};
 use berth_testkit::dns_servers::PowerDnsServer;
 use berth_testkit::pebble::Pebble;
 use clap::Parser;
@@ -25,7 +23,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -42,95 +39,32 @@ struct Args {
     renewals: usize,
 }
 
-const EMAIL: &str = "admin@berth.test";
-const PASSWORD: &str = "Quick-Horse-Battery-42";
 const TENANT: &str = "benchcert";
 const ZONE: &str = "bench.test";
 
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+/// The certificate's serial as the panel records it.
+async fn serial(api: &panel::Api, cert: &str) -> Result<String> {
+    let c = api.get(&format!("/api/v1/certificates/{cert}")).await?;
+    anyhow::ensure!(c["status"] == "valid", "certificate {cert} is not valid: {c}");
+    Ok(c["serial"].as_str().context("certificate without serial")?.to_owned())
 }
 
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
-        let mut rb = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
+/// The node's nginx revisions: (highest revision number, how many).
+async fn revisions(api: &panel::Api) -> Result<(u64, usize)> {
+    let v = api.get("/api/v1/nodes/local/revisions").await?;
+    let list = v.as_array().context("revisions: not a list")?;
+    let top = list.iter().filter_map(|r| r["rev"].as_u64()).max().unwrap_or(0);
+    Ok((top, list.len()))
+}
 
-    async fn get(&self, path: &str) -> Result<Value> {
-        let (s, v) = self.call(reqwest::Method::GET, path, None).await?;
-        anyhow::ensure!(s == 200, "GET {path}: {s} {v}");
-        Ok(v)
+/// The node's nginx journal: how many entries of each event.
+async fn journal(api: &panel::Api) -> Result<BTreeMap<String, usize>> {
+    let v = api.get("/api/v1/nodes/local/journal").await?;
+    let mut out = BTreeMap::new();
+    for e in v.as_array().context("journal: not a list")? {
+        *out.entry(e["event"].as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
     }
-
-    /// Wait for a job to succeed, polling every `every`; the job.
-    async fn job_done_every(&self, id: &str, every: Duration) -> Result<Value> {
-        anyhow::ensure!(!id.is_empty(), "no job id");
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let (_, j) = self
-                .call(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), None)
-                .await?;
-            match j["state"].as_str() {
-                Some("succeeded") => return Ok(j),
-                Some("dead") | Some("cancelled") => bail!("job {id} ended {}: {}", j["state"], j["last_error"]),
-                _ if Instant::now() > deadline => bail!("job {id} did not finish within 300 s: {j}"),
-                _ => tokio::time::sleep(every).await,
-            }
-        }
-    }
-
-    async fn job_done(&self, id: &str) -> Result<Value> {
-        self.job_done_every(id, Duration::from_millis(5)).await
-    }
-
-    async fn set(&self, key: &str, value: Value) -> Result<()> {
-        let (s, v) = self
-            .call(
-                reqwest::Method::PUT,
-                &format!("/api/v1/settings/{key}"),
-                Some(json!({ "value": value })),
-            )
-            .await?;
-        anyhow::ensure!((200..300).contains(&s), "setting {key}: {s} {v}");
-        Ok(())
-    }
-
-    /// The certificate's serial as the panel records it.
-    async fn serial(&self, cert: &str) -> Result<String> {
-        let c = self.get(&format!("/api/v1/certificates/{cert}")).await?;
-        anyhow::ensure!(c["status"] == "valid", "certificate {cert} is not valid: {c}");
-        Ok(c["serial"].as_str().context("certificate without serial")?.to_owned())
-    }
-
-    /// The node's nginx revisions: (highest revision number, how many).
-    async fn revisions(&self) -> Result<(u64, usize)> {
-        let v = self.get("/api/v1/nodes/local/revisions").await?;
-        let list = v.as_array().context("revisions: not a list")?;
-        let top = list.iter().filter_map(|r| r["rev"].as_u64()).max().unwrap_or(0);
-        Ok((top, list.len()))
-    }
-
-    /// The node's nginx journal: how many entries of each event.
-    async fn journal(&self) -> Result<BTreeMap<String, usize>> {
-        let v = self.get("/api/v1/nodes/local/journal").await?;
-        let mut out = BTreeMap::new();
-        for e in v.as_array().context("journal: not a list")? {
-            *out.entry(e["event"].as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 /// Journal counts after minus before, the events that changed.
@@ -274,7 +208,7 @@ impl Drop for DeleteUsers {
 }
 
 struct Env {
-    api: Api,
+    api: panel::Api,
     /// Trusts only pebble's root, resolves every site to the HTTPS
     /// listener, keeps no connection and resumes no session (every check
     /// is a full handshake).
@@ -294,7 +228,7 @@ struct One {
 /// its serial is served; the certificate's id.
 async fn one(env: &Env, site: &str, renew: Option<&str>) -> Result<(String, One)> {
     let h = host(0);
-    let (rev0, _) = env.api.revisions().await?;
+    let (rev0, _) = revisions(&env.api).await?;
     let t0 = Instant::now();
     let (s, v) = match renew {
         None => {
@@ -322,7 +256,7 @@ async fn one(env: &Env, site: &str, renew: Option<&str>) -> Result<(String, One)
         Some(c) => c.to_owned(),
     };
     let job = env.api.job_done(v["job_id"].as_str().unwrap_or_default()).await?;
-    let serial = env.api.serial(&cert).await?;
+    let serial = serial(&env.api, &cert).await?;
     if let Err(e) = until_served(&env.tls, env.https, &h, &serial).await {
         let revs = env.api.get("/api/v1/nodes/local/revisions").await.unwrap_or_default();
         let journal = env.api.get("/api/v1/nodes/local/journal").await.unwrap_or_default();
@@ -342,7 +276,7 @@ async fn one(env: &Env, site: &str, renew: Option<&str>) -> Result<(String, One)
         );
     }
     let took = t0.elapsed();
-    let (rev1, _) = env.api.revisions().await?;
+    let (rev1, _) = revisions(&env.api).await?;
     Ok((
         cert,
         One {
@@ -365,8 +299,8 @@ struct Batch {
 }
 
 async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch> {
-    let (rev0, len0) = env.api.revisions().await?;
-    let j0 = env.api.journal().await?;
+    let (rev0, len0) = revisions(&env.api).await?;
+    let j0 = journal(&env.api).await?;
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
@@ -409,12 +343,12 @@ async fn batch(env: &Env, sites: &[String], concurrency: usize) -> Result<Batch>
             *per_revision.entry(r).or_insert(0) += 1;
         }
         all_phases.extend(phases(&j));
-        let serial = env.api.serial(&cert).await?;
+        let serial = serial(&env.api, &cert).await?;
         until_served(&env.tls, env.https, &host(i), &serial).await?;
     }
     let took = t0.elapsed();
-    let (rev1, len1) = env.api.revisions().await?;
-    let j1 = env.api.journal().await?;
+    let (rev1, len1) = revisions(&env.api).await?;
+    let j1 = journal(&env.api).await?;
     Ok(Batch {
         took,
         api_answered,
@@ -506,68 +440,27 @@ async fn main() -> Result<()> {
     anyhow::ensure!(web != https, "the same free port twice");
     let pebble = Pebble::start(web.port(), SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)))?;
     let _users = DeleteUsers(vec![TENANT.to_owned()]);
-    let abs = |p: PathBuf| AbsPath::parse(&p.display().to_string());
-    let node = NodeConfig {
-        homes_root: abs(dir.join("homes"))?,
-        nginx: NginxMainSpec {
-            prefix: abs(dir.join("nginx"))?,
-            workers: 1,
-            default_listen: vec![web],
-            default_tls_listen: vec![],
-            user: Some(AccountName::parse("berth-web")?),
-        },
-        web_listen: vec![web],
-        php_root: abs(dir.join("php"))?,
-        php_sbin: "/usr/sbin".into(),
-        dns: DnsServersConfig {
-            powerdns: Some(PowerDnsAdmin {
-                api_url: pdns.api_url.clone(),
-                api_key: pdns.api_key.clone(),
-                server_id: "localhost".into(),
-            }),
-            bind: None,
-        },
-        templates_dir: None,
-        certs: berth_agent::certs::CertsConfig {
-            https_listen: vec![https],
-            acme_root: abs(dir.join("acme"))?,
-            dir: dir.join("tls"),
-        },
-        services: berth_agent::systemd::ServiceManager::Agent,
-        databases: Default::default(),
+    let mut node = panel::node_config(&dir, web)?;
+    node.dns = DnsServersConfig {
+        powerdns: Some(PowerDnsAdmin {
+            api_url: pdns.api_url.clone(),
+            api_key: pdns.api_key.clone(),
+            server_id: "localhost".into(),
+        }),
+        bind: None,
     };
-    let _stop = berth_agent::nginx::StopOnDrop {
-        prefix: dir.join("nginx"),
-    };
-    let db = berth_db::Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("berth.db").display())).await?;
-    berth_panel::bootstrap::ensure_first_admin(&db, Some(EMAIL), Some(PASSWORD), (256, 1)).await?;
-    let workers = PanelConfig::default().workers;
-    let panel = Panel::start(
-        db,
-        PanelConfig {
-            argon2_m_kib: 256,
-            argon2_t: 1,
-            node: Some(node),
-            ..PanelConfig::default()
-        },
+    node.certs.https_listen = vec![https];
+    let running = panel::Running::start(&dir, node, None).await?;
+    let result = run(
+        &args,
+        running.api.clone(),
+        &pebble,
+        https,
+        pdns.dns_port,
+        running.workers,
     )
-    .await?;
-    if let Some(e) = panel.node_error() {
-        bail!("the local node did not start: {e}");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let _ = panel
-            .serve(listener, async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-    });
-    let result = run(&args, &base, &pebble, https, pdns.dns_port, workers).await;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    .await;
+    running.stop().await;
     if let Err(e) = result {
         eprintln!("--- pebble log ---\n{}--- end of pebble log ---", pebble.log());
         return Err(e.context("berth-bench-certs failed (pebble's log above)"));
@@ -575,20 +468,14 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn run(args: &Args, base: &str, pebble: &Pebble, https: SocketAddr, dns_port: u16, workers: usize) -> Result<()> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let api = Api {
-        http,
-        base: base.to_owned(),
-        token: login["token"].as_str().context("login")?.to_owned(),
-    };
+async fn run(
+    args: &Args,
+    api: panel::Api,
+    pebble: &Pebble,
+    https: SocketAddr,
+    dns_port: u16,
+    workers: usize,
+) -> Result<()> {
     api.set("acme.directory_url", json!(pebble.directory_url())).await?;
     api.set(
         "acme.ca_root_file",
@@ -596,7 +483,7 @@ async fn run(args: &Args, base: &str, pebble: &Pebble, https: SocketAddr, dns_po
     )
     .await?;
     api.set("acme.resolver", json!(format!("127.0.0.1:{dns_port}"))).await?;
-    api.set("acme.contact_email", json!(EMAIL)).await?;
+    api.set("acme.contact_email", json!("admin@berth.test")).await?;
     api.set("dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
     // Trusting pebble's root only, and never resuming a TLS session: a
     // resumed session shows the certificate of the session it resumes

@@ -5,18 +5,15 @@
 //! CLI, one invocation per pair, in the same run. Private servers (temp data
 //! dirs, loopback ports); runs as root. Prints markdown.
 
-use anyhow::{Context, Result, bail};
+mod panel;
+
+use anyhow::Result;
 use berth_agent::dbs::{DbServersConfig, MariadbAdmin, PostgresAdmin};
-use berth_agent::node::NodeConfig;
-use berth_panel::{Panel, PanelConfig};
-use berth_proto::desired::NginxMainSpec;
-use berth_proto::{AbsPath, AccountName};
 use berth_sys::Cmd;
 use berth_testkit::servers::{MariaDbServer, PostgresServer};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -31,44 +28,6 @@ struct Args {
     /// Job workers of the panel.
     #[arg(long, default_value_t = 4)]
     workers: usize,
-}
-
-const EMAIL: &str = "admin@berth.test";
-const PASSWORD: &str = "Quick-Horse-Battery-42";
-
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
-        let mut rb = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn job_done(&self, id: &str) -> Result<()> {
-        loop {
-            let (_, j) = self
-                .call(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), None)
-                .await?;
-            match j["state"].as_str() {
-                Some("succeeded") => return Ok(()),
-                Some("dead") | Some("cancelled") => bail!("job {id} ended {}: {}", j["state"], j["last_error"]),
-                _ => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    }
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -88,7 +47,7 @@ fn secs(d: Duration) -> String {
 }
 
 /// One database and its user through the API, until both jobs succeeded.
-async fn one(api: &Api, tenant: &str, engine: &str, i: usize) -> Result<Duration> {
+async fn one(api: &panel::Api, tenant: &str, engine: &str, i: usize) -> Result<Duration> {
     let t = Instant::now();
     let (s, d) = api
         .call(
@@ -168,87 +127,26 @@ async fn main() -> Result<()> {
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
     let dir = tmp.path().to_path_buf();
     let web = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let abs = |p: PathBuf| AbsPath::parse(&p.display().to_string());
-    let node = NodeConfig {
-        homes_root: abs(dir.join("homes"))?,
-        nginx: NginxMainSpec {
-            prefix: abs(dir.join("nginx"))?,
-            workers: 1,
-            default_listen: vec![web],
-            default_tls_listen: vec![],
-            user: Some(AccountName::parse("berth-web")?),
-        },
-        web_listen: vec![web],
-        php_root: abs(dir.join("php"))?,
-        php_sbin: "/usr/sbin".into(),
-        dns: Default::default(),
-        templates_dir: None,
-        certs: berth_agent::certs::CertsConfig {
-            https_listen: vec![],
-            acme_root: AbsPath::parse(&dir.join("acme").display().to_string())?,
-            dir: dir.join("tls"),
-        },
-        services: berth_agent::systemd::ServiceManager::Agent,
-        databases: DbServersConfig {
-            mariadb: Some(MariadbAdmin {
-                client: "/usr/bin/mariadb".into(),
-                dump: "/usr/bin/mariadb-dump".into(),
-                socket: maria.socket.clone(),
-                port: maria.port,
-            }),
-            postgres: Some(PostgresAdmin {
-                psql: "/usr/bin/psql".into(),
-                pg_dump: "/usr/bin/pg_dump".into(),
-                pg_restore: "/usr/bin/pg_restore".into(),
-                socket_dir: pg.socket_dir.clone(),
-                port: pg.port,
-                os_user: "postgres".into(),
-            }),
-            dump_dir: Some(dir.join("dumps")),
-        },
+    let mut node = panel::node_config(&dir, web)?;
+    node.databases = DbServersConfig {
+        mariadb: Some(MariadbAdmin {
+            client: "/usr/bin/mariadb".into(),
+            dump: "/usr/bin/mariadb-dump".into(),
+            socket: maria.socket.clone(),
+            port: maria.port,
+        }),
+        postgres: Some(PostgresAdmin {
+            psql: "/usr/bin/psql".into(),
+            pg_dump: "/usr/bin/pg_dump".into(),
+            pg_restore: "/usr/bin/pg_restore".into(),
+            socket_dir: pg.socket_dir.clone(),
+            port: pg.port,
+            os_user: "postgres".into(),
+        }),
+        dump_dir: Some(dir.join("dumps")),
     };
-    let _stop = berth_agent::nginx::StopOnDrop {
-        prefix: dir.join("nginx"),
-    };
-    let db = berth_db::Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("berth.db").display())).await?;
-    berth_panel::bootstrap::ensure_first_admin(&db, Some(EMAIL), Some(PASSWORD), (256, 1)).await?;
-    let panel = Panel::start(
-        db,
-        PanelConfig {
-            workers: args.workers,
-            argon2_m_kib: 256,
-            argon2_t: 1,
-            node: Some(node),
-            ..PanelConfig::default()
-        },
-    )
-    .await?;
-    if let Some(e) = panel.node_error() {
-        bail!("the local node did not start: {e}");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let _ = panel
-            .serve(listener, async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-    });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let api = Api {
-        http,
-        base,
-        token: login["token"].as_str().context("login")?.to_owned(),
-    };
+    let running = panel::Running::start(&dir, node, Some(args.workers)).await?;
+    let api = running.api.clone();
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
 
     println!("## Databases (berth-bench-databases)\n");
@@ -304,7 +202,6 @@ async fn main() -> Result<()> {
             total.as_secs_f64() / btotal.as_secs_f64()
         );
     }
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    running.stop().await;
     Ok(())
 }

@@ -8,16 +8,14 @@
 //! and the resident memory of the panel process (which runs the local agent)
 //! and of nginx. Runs as root (tenant users, nginx). Prints markdown.
 
-use anyhow::{Context, Result, bail};
-use berth_agent::node::NodeConfig;
-use berth_panel::{Panel, PanelConfig};
-use berth_proto::desired::NginxMainSpec;
-use berth_proto::{AbsPath, AccountName};
+mod panel;
+
+use anyhow::{Result, bail};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -39,44 +37,6 @@ struct Args {
     /// Job workers of the panel (each runs up to 128 site jobs at once).
     #[arg(long, default_value_t = 4)]
     workers: usize,
-}
-
-const EMAIL: &str = "admin@berth.test";
-const PASSWORD: &str = "Quick-Horse-Battery-42";
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
-        let mut rb = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await?;
-        let status = r.status().as_u16();
-        let v = r.json().await.unwrap_or(Value::Null);
-        Ok((status, v))
-    }
-
-    async fn job_done(&self, id: &str) -> Result<Value> {
-        loop {
-            let (_, j) = self
-                .call(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), None)
-                .await?;
-            match j["state"].as_str() {
-                Some("succeeded") => return Ok(j),
-                Some("dead") | Some("cancelled") => bail!("job {id} ended {}: {}", j["state"], j["last_error"]),
-                _ => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
-    }
 }
 
 /// Status and `X-Berth-Site` of GET / by Host.
@@ -200,70 +160,11 @@ async fn main() -> Result<()> {
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
     let dir = tmp.path().to_path_buf();
     let web: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let abs = |p: PathBuf| AbsPath::parse(&p.display().to_string());
-    let node = NodeConfig {
-        homes_root: abs(dir.join("homes"))?,
-        nginx: NginxMainSpec {
-            prefix: abs(dir.join("nginx"))?,
-            workers: 1,
-            default_listen: vec![web],
-            default_tls_listen: vec![],
-            user: Some(AccountName::parse("berth-web")?),
-        },
-        web_listen: vec![web],
-        php_root: abs(dir.join("php"))?,
-        php_sbin: "/usr/sbin".into(),
-        dns: Default::default(),
-        templates_dir: None,
-        certs: berth_agent::certs::CertsConfig {
-            https_listen: vec![],
-            acme_root: AbsPath::parse(&dir.join("acme").display().to_string())?,
-            dir: dir.join("tls"),
-        },
-        services: berth_agent::systemd::ServiceManager::Agent,
-        databases: Default::default(),
-    };
+    let node = panel::node_config(&dir, web)?;
     let prefix = dir.join("nginx");
-    let _stop = berth_agent::nginx::StopOnDrop { prefix: prefix.clone() };
-    let db = berth_db::Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("berth.db").display())).await?;
-    berth_panel::bootstrap::ensure_first_admin(&db, Some(EMAIL), Some(PASSWORD), (256, 1)).await?;
-    let panel = Panel::start(
-        db.clone(),
-        PanelConfig {
-            workers: args.workers,
-            argon2_m_kib: 256,
-            argon2_t: 1,
-            node: Some(node),
-            ..PanelConfig::default()
-        },
-    )
-    .await?;
-    if let Some(e) = panel.node_error() {
-        bail!("the local node did not start: {e}");
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let _ = panel
-            .serve(listener, async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-    });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let api = std::sync::Arc::new(Api {
-        http,
-        base,
-        token: login["token"].as_str().context("login")?.to_owned(),
-    });
+    let running = panel::Running::start(&dir, node, Some(args.workers)).await?;
+    let api = std::sync::Arc::new(running.api.clone());
+    let db = running.db.clone();
 
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     let mut tenants = Vec::new();
@@ -393,12 +294,11 @@ async fn main() -> Result<()> {
         );
         made += args.samples + args.burst;
     }
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    running.stop().await;
     Ok(())
 }
 
-async fn rebuild(api: &Api) -> Result<()> {
+async fn rebuild(api: &panel::Api) -> Result<()> {
     let (s, v) = api
         .call(reqwest::Method::POST, "/api/v1/nodes/local/rebuild", Some(json!({})))
         .await?;
