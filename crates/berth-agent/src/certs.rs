@@ -126,12 +126,15 @@ fn key_auth_ok(token: &str, ka: &str) -> bool {
 pub struct Certs {
     cfg: CertsConfig,
     web: Option<SocketAddr>,
+    /// The nginx store's revision trees: what `Prune` must keep.
+    revs: PathBuf,
 }
 
 impl Certs {
     /// Make the directories: the challenge tree readable by nginx's
     /// workers, the key store by root only.
-    pub fn open(cfg: CertsConfig, web: Option<SocketAddr>) -> Result<Certs, CertError> {
+    /// `revs`: the nginx store's revision trees (the files they name stay).
+    pub fn open(cfg: CertsConfig, web: Option<SocketAddr>, revs: PathBuf) -> Result<Certs, CertError> {
         let chal = Path::new(cfg.acme_root.as_str()).join(".well-known/acme-challenge");
         std::fs::create_dir_all(&chal).map_err(io(&chal))?;
         let mut p = chal.clone();
@@ -148,7 +151,7 @@ impl Certs {
             std::fs::create_dir_all(&d).map_err(io(&d))?;
             set_mode(&d, 0o700)?;
         }
-        Ok(Certs { cfg, web })
+        Ok(Certs { cfg, web, revs })
     }
 
     pub fn config(&self) -> &CertsConfig {
@@ -203,19 +206,41 @@ impl Certs {
                 key_id: Some(self.keep_key(&key_pem)?),
                 ..CertReply::default()
             }),
-            CertRequest::Prune { .. } => Err(CertError::Invalid(
-                "pruning needs the node's nginx revisions (LocalNode::certs_request)".into(),
-            )),
+            CertRequest::Prune { min_age_s } => Ok(CertReply {
+                pruned: self.prune(Duration::from_secs(min_age_s))?,
+                ..CertReply::default()
+            }),
         }
     }
 
-    /// Delete key and chain files that none of `referenced` (paths named by
-    /// kept nginx revisions) is, once they are older than `min_age`.
-    pub fn prune(
-        &self,
-        referenced: &std::collections::HashSet<PathBuf>,
-        min_age: Duration,
-    ) -> Result<Vec<String>, CertError> {
+    /// Key and chain paths named by the revision trees kept on disk (live
+    /// and the ones a rollback reaches without a rebuild).
+    fn referenced(&self) -> Result<std::collections::HashSet<PathBuf>, CertError> {
+        let mut out = std::collections::HashSet::new();
+        let mut stack = vec![self.revs.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "conf") {
+                    let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+                    out.extend(
+                        text.split_whitespace()
+                            .map(|w| PathBuf::from(w.trim_end_matches(';')))
+                            .filter(|w| w.starts_with(&self.cfg.dir)),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delete key and chain files no kept revision names, once they are
+    /// older than `min_age` (a key made for an order in flight is younger).
+    fn prune(&self, min_age: Duration) -> Result<Vec<String>, CertError> {
+        let referenced = self.referenced()?;
         let mut gone = Vec::new();
         for sub in ["keys", "certs"] {
             let dir = self.cfg.dir.join(sub);

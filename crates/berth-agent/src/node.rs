@@ -209,7 +209,8 @@ impl LocalNode {
                 dir.display()
             )));
         }
-        let certs = crate::certs::Certs::open(cfg.certs.clone(), cfg.web_listen.first().map(|a| reachable(*a)))
+        let web = cfg.web_listen.first().map(|a| reachable(*a));
+        let certs = crate::certs::Certs::open(cfg.certs.clone(), web, store.root().join("revs"))
             .map_err(|e| NodeError::Invalid(e.to_string()))?;
         let node = LocalNode {
             certs,
@@ -509,48 +510,6 @@ impl LocalNode {
 
     pub fn certs(&self) -> &crate::certs::Certs {
         &self.certs
-    }
-
-    /// A certificate request for this node; pruning looks at the nginx
-    /// revisions kept on disk (live and the ones a rollback can reach
-    /// without rebuilding) for the key and chain files they name.
-    pub async fn certs_request(
-        &self,
-        req: crate::certs::CertRequest,
-    ) -> Result<crate::certs::CertReply, crate::certs::CertError> {
-        let crate::certs::CertRequest::Prune { min_age_s } = req else {
-            return self.certs.handle(req).await;
-        };
-        let tls_dir = self.cfg.certs.dir.clone();
-        let revs = self.exec.store().root().join("revs");
-        let mut referenced = std::collections::HashSet::new();
-        let mut stack = vec![revs];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "conf") {
-                    let text = std::fs::read_to_string(&p).map_err(|source| crate::certs::CertError::Io {
-                        path: p.clone(),
-                        source,
-                    })?;
-                    referenced.extend(
-                        text.split_whitespace()
-                            .map(|w| PathBuf::from(w.trim_end_matches(';')))
-                            .filter(|w| w.starts_with(&tls_dir)),
-                    );
-                }
-            }
-        }
-        let pruned = self
-            .certs
-            .prune(&referenced, std::time::Duration::from_secs(min_age_s))?;
-        Ok(crate::certs::CertReply {
-            pruned,
-            ..Default::default()
-        })
     }
 
     pub fn config(&self) -> &NodeConfig {

@@ -479,7 +479,8 @@ async fn certs(
     Json(req): Json<crate::certs::CertRequest>,
 ) -> Result<Json<crate::certs::CertReply>, Fail> {
     a.node
-        .certs_request(req)
+        .certs()
+        .handle(req)
         .await
         .map(Json)
         .map_err(|e| op_fail(e.retryable(), e.to_string()))

@@ -30,16 +30,18 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl AcmeSettings {
+    /// One read of the stored settings, the registry's defaults for the rest.
     pub async fn load(c: &mut Conn) -> Result<AcmeSettings, berth_db::DbError> {
-        let mut get = async |k: &str| berth_db::settings::effective(c, k).await;
-        let directory_url = text(&get("acme.directory_url").await?).unwrap_or_default();
-        let ca_root_file = text(&get("acme.ca_root_file").await?);
-        let contact = text(&get("acme.contact_email").await?);
-        let kid = text(&get("acme.eab_key_id").await?);
-        let hmac = text(&get("acme.eab_hmac_key").await?);
-        let renew_days = get("acme.renew_days_before").await?.as_i64().unwrap_or(30);
-        let resolver = text(&get("acme.resolver").await?).and_then(|s| s.parse().ok());
-        let webhook = text(&get("alerts.webhook_url").await?);
+        let stored = berth_db::settings::all(c).await?;
+        let get = |k: &str| berth_core::settings::effective(k, stored.get(k).map(|s| &s.value)).unwrap_or_default();
+        let directory_url = text(&get("acme.directory_url")).unwrap_or_default();
+        let ca_root_file = text(&get("acme.ca_root_file"));
+        let contact = text(&get("acme.contact_email"));
+        let kid = text(&get("acme.eab_key_id"));
+        let hmac = text(&get("acme.eab_hmac_key"));
+        let renew_days = get("acme.renew_days_before").as_i64().unwrap_or(30);
+        let resolver = text(&get("acme.resolver")).and_then(|s| s.parse().ok());
+        let webhook = text(&get("alerts.webhook_url"));
         Ok(AcmeSettings {
             directory_url,
             ca_root_file,
@@ -114,33 +116,47 @@ pub async fn account(db: &berth_db::Db, s: &AcmeSettings) -> Result<Account, Str
     }
 }
 
-/// Where a name points, by the configured resolver (or the system's).
-pub async fn resolve(resolver: Option<SocketAddr>, name: &str) -> Result<Vec<IpAddr>, String> {
-    match resolver {
-        None => tokio::net::lookup_host((name, 80))
-            .await
-            .map(|it| it.map(|a| a.ip()).collect())
-            .map_err(|e| e.to_string()),
-        Some(server) => {
-            use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-            let mut udp = ConnectionConfig::udp();
-            udp.port = server.port();
-            let mut tcp = ConnectionConfig::tcp();
-            tcp.port = server.port();
-            let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
-            let mut b = hickory_resolver::Resolver::builder_with_config(
-                ResolverConfig::from_name_servers(vec![ns]),
-                hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
-            );
-            b.options_mut().timeout = Duration::from_secs(3);
-            b.options_mut().attempts = 2;
-            b.options_mut().cache_size = 0;
-            let r = b.build().map_err(|e| e.to_string())?;
-            let fqdn = format!("{name}.");
-            r.lookup_ip(fqdn.as_str())
+/// Where names point: the configured DNS server (`acme.resolver`), or
+/// the system's resolver. Made once per preflight, asked per name.
+pub enum NameResolver {
+    System,
+    Server(Box<hickory_resolver::Resolver<hickory_resolver::net::runtime::TokioRuntimeProvider>>),
+}
+
+impl NameResolver {
+    pub fn new(server: Option<SocketAddr>) -> Result<NameResolver, String> {
+        use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+        let Some(server) = server else {
+            return Ok(NameResolver::System);
+        };
+        let mut udp = ConnectionConfig::udp();
+        udp.port = server.port();
+        let mut tcp = ConnectionConfig::tcp();
+        tcp.port = server.port();
+        let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
+        let mut b = hickory_resolver::Resolver::builder_with_config(
+            ResolverConfig::from_name_servers(vec![ns]),
+            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+        );
+        b.options_mut().timeout = Duration::from_secs(3);
+        b.options_mut().attempts = 2;
+        b.options_mut().cache_size = 0;
+        b.build()
+            .map(|r| NameResolver::Server(Box::new(r)))
+            .map_err(|e| e.to_string())
+    }
+
+    pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, String> {
+        match self {
+            NameResolver::System => tokio::net::lookup_host((name, 80))
+                .await
+                .map(|it| it.map(|a| a.ip()).collect())
+                .map_err(|e| e.to_string()),
+            NameResolver::Server(r) => r
+                .lookup_ip(format!("{name}.").as_str())
                 .await
                 .map(|l| l.iter().collect())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -159,7 +175,7 @@ pub async fn on_node(
             let n = local
                 .as_ref()
                 .ok_or((false, "this panel runs no local node for sites".to_owned()))?;
-            n.certs_request(req).await.map_err(|e| (e.retryable(), e.to_string()))
+            n.certs().handle(req).await.map_err(|e| (e.retryable(), e.to_string()))
         }
         Some(id) => {
             let mut c = db.conn().await.map_err(|e| (true, e.to_string()))?;

@@ -143,9 +143,11 @@ impl CertificateIssue {
             .unwrap_or_default();
         let mut problems = Vec::new();
         let mut domains = Vec::new();
+        let resolver =
+            acme::NameResolver::new(s.resolver).map_err(|e| StepError::Permanent(format!("acme.resolver: {e}")))?;
         for n in &l.names {
             let Ok(d) = DomainName::parse(n.as_str()) else { continue };
-            match acme::resolve(s.resolver, d.as_str()).await {
+            match resolver.lookup(d.as_str()).await {
                 Ok(ips) if ips.is_empty() => problems.push(format!("{d} does not resolve")),
                 Ok(ips) if !known.is_empty() && !ips.iter().any(|ip| known.contains(ip)) => problems.push(format!(
                     "{d} points to {} but the site's node {} is at {}",

@@ -162,6 +162,52 @@ async fn job_failed(p: &TestPanel, token: &str, id: &str) -> anyhow::Result<Stri
     anyhow::bail!("job {id} did not finish")
 }
 
+/// A panel whose local node serves HTTP on `web` and HTTPS on `https`,
+/// with PowerDNS as its DNS server and `pebble` as its ACME server (the
+/// preflight asks PowerDNS; the node's address is 127.0.0.1); its nginx,
+/// stopped on drop, and the admin's token.
+async fn acme_panel(
+    t: berth_testkit::TestDb,
+    dir: &std::path::Path,
+    (web, https): (SocketAddr, SocketAddr),
+    pdns: &PowerDnsServer,
+    pebble: &Pebble,
+    workers: usize,
+) -> anyhow::Result<(TestPanel, String, berth_agent::nginx::StopOnDrop)> {
+    let mut cfg = config();
+    let mut node = crate::sites::node_config(dir, web)?;
+    node.certs.https_listen = vec![https];
+    node.dns = DnsServersConfig {
+        powerdns: Some(PowerDnsAdmin {
+            api_url: pdns.api_url.clone(),
+            api_key: pdns.api_key.clone(),
+            server_id: "localhost".into(),
+        }),
+        bind: None,
+    };
+    cfg.node = Some(node);
+    cfg.workers = workers;
+    let nginx = berth_agent::nginx::StopOnDrop {
+        prefix: dir.join("nginx"),
+    };
+    let (url, db, stop, task, n) = serve_with(&t.url, cfg).await?;
+    anyhow::ensure!(n.is_some(), "the local node did not start");
+    let p = TestPanel::attach(t, url, db, stop, task);
+    let root = p.admin().await?;
+    set(&p, &root, "acme.directory_url", json!(pebble.directory_url())).await?;
+    let ca = pebble.listener_ca_path().display().to_string();
+    set(&p, &root, "acme.ca_root_file", json!(ca)).await?;
+    set(
+        &p,
+        &root,
+        "acme.resolver",
+        json!(format!("127.0.0.1:{}", pdns.dns_port)),
+    )
+    .await?;
+    set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
+    Ok((p, root, nginx))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_from_pebble_served_by_nginx() -> anyhow::Result<()> {
     berth_testkit::init_crypto();
@@ -172,25 +218,7 @@ async fn certificates_from_pebble_served_by_nginx() -> anyhow::Result<()> {
         let web = free_addr()?;
         let https = free_addr()?;
         let pebble = Pebble::start(web.port(), SocketAddr::from(([127, 0, 0, 1], pdns.dns_port)))?;
-        let mut cfg = config();
-        let mut node = crate::sites::node_config(tmp.path(), web)?;
-        node.certs.https_listen = vec![https];
-        node.dns = DnsServersConfig {
-            powerdns: Some(PowerDnsAdmin {
-                api_url: pdns.api_url.clone(),
-                api_key: pdns.api_key.clone(),
-                server_id: "localhost".into(),
-            }),
-            bind: None,
-        };
-        cfg.node = Some(node);
-        cfg.workers = 4;
-        let _nginx = berth_agent::nginx::StopOnDrop {
-            prefix: tmp.path().join("nginx"),
-        };
-        let (url, db, stop, task, n) = serve_with(&t.url, cfg).await?;
-        anyhow::ensure!(n.is_some(), "the local node did not start");
-        let p = TestPanel::attach(t, url, db, stop, task);
+        let (p, root, _nginx) = acme_panel(t, tmp.path(), (web, https), &pdns, &pebble, 4).await?;
         let (hook_url, hooks) = webhook().await?;
         let env = Env {
             web,
@@ -199,25 +227,8 @@ async fn certificates_from_pebble_served_by_nginx() -> anyhow::Result<()> {
             root_path: pebble.root_path()?,
             hooks,
         };
-        let root = p.admin().await?;
-        set(&p, &root, "acme.directory_url", json!(pebble.directory_url())).await?;
-        set(
-            &p,
-            &root,
-            "acme.ca_root_file",
-            json!(pebble.listener_ca_path().display().to_string()),
-        )
-        .await?;
-        set(
-            &p,
-            &root,
-            "acme.resolver",
-            json!(format!("127.0.0.1:{}", pdns.dns_port)),
-        )
-        .await?;
         set(&p, &root, "acme.contact_email", json!("admin@berth.test")).await?;
         set(&p, &root, "alerts.webhook_url", json!(hook_url)).await?;
-        set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         scenario(&p, &env, &suffix)
             .await
@@ -773,41 +784,7 @@ async fn external_account_binding() -> anyhow::Result<()> {
             "kid-1",
             hmac,
         )?;
-        let mut cfg = config();
-        let mut node = crate::sites::node_config(tmp.path(), web)?;
-        node.certs.https_listen = vec![https];
-        node.dns = DnsServersConfig {
-            powerdns: Some(PowerDnsAdmin {
-                api_url: pdns.api_url.clone(),
-                api_key: pdns.api_key.clone(),
-                server_id: "localhost".into(),
-            }),
-            bind: None,
-        };
-        cfg.node = Some(node);
-        let _nginx = berth_agent::nginx::StopOnDrop {
-            prefix: tmp.path().join("nginx"),
-        };
-        let (url, db, stop, task, n) = serve_with(&t.url, cfg).await?;
-        anyhow::ensure!(n.is_some(), "the local node did not start");
-        let p = TestPanel::attach(t, url, db, stop, task);
-        let root = p.admin().await?;
-        set(&p, &root, "acme.directory_url", json!(pebble.directory_url())).await?;
-        set(
-            &p,
-            &root,
-            "acme.ca_root_file",
-            json!(pebble.listener_ca_path().display().to_string()),
-        )
-        .await?;
-        set(
-            &p,
-            &root,
-            "acme.resolver",
-            json!(format!("127.0.0.1:{}", pdns.dns_port)),
-        )
-        .await?;
-        set(&p, &root, "dns.node_addresses", json!({ "local": ["127.0.0.1"] })).await?;
+        let (p, root, _nginx) = acme_panel(t, tmp.path(), (web, https), &pdns, &pebble, 4).await?;
         let sfx = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let tenant = p.tenant(&root, &format!("eab{sfx}"), None).await?;
         let _users = crate::sites::DeleteUsers(vec![format!("eab{sfx}")]);
