@@ -1,5 +1,6 @@
 // Small shared pieces: headings, cards, badges, loading and error states,
 // pagination, and the formatting of dates and counts.
+import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client';
 
@@ -139,6 +140,47 @@ export function Pagination({
         </button>
       </div>
     </nav>
+  );
+}
+
+/**
+ * One page of a list endpoint as a table: the error with a retry, loading,
+ * the empty message, the rows, and the pagination under the card.
+ */
+export function PagedTable<T>({
+  q,
+  empty,
+  head,
+  row,
+  page,
+}: {
+  q: UseQueryResult<{ items: T[]; total: number }>;
+  empty: ReactNode;
+  head: ReactNode;
+  row: (item: T) => ReactNode;
+  page?: { offset: number; limit: number; onOffset: (offset: number) => void };
+}) {
+  return (
+    <>
+      <Card className="p-0 sm:p-0">
+        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
+        {q.isPending ? (
+          <Loading />
+        ) : q.data && q.data.items.length === 0 ? (
+          <Empty>{empty}</Empty>
+        ) : q.data ? (
+          <div className="overflow-x-auto">
+            <table className="table" aria-busy={q.isFetching}>
+              <thead>
+                <tr>{head}</tr>
+              </thead>
+              <tbody>{q.data.items.map(row)}</tbody>
+            </table>
+          </div>
+        ) : null}
+      </Card>
+      {page && q.data && <Pagination offset={page.offset} limit={page.limit} total={q.data.total} onOffset={page.onOffset} />}
+    </>
   );
 }
 

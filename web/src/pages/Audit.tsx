@@ -4,7 +4,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { useListParams } from '../components/listParams';
 import { SearchBox } from '../components/SearchBox';
-import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, When } from '../components/ui';
+import { PageHeader, PagedTable, When } from '../components/ui';
 
 export function Audit() {
   const { offset, limit, filters, setFilter, setOffset } = useListParams(['action', 'target_type'] as const);
@@ -25,32 +25,25 @@ export function Audit() {
         <SearchBox label="Action (or prefix ending in .)" value={filters.action} onChange={(v) => setFilter('action', v)} placeholder="site." />
         <SearchBox label="Target type" value={filters.target_type} onChange={(v) => setFilter('target_type', v)} placeholder="site" />
       </div>
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>No audit entries match.</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Actor
-                  </th>
-                  <th scope="col" className="hidden md:table-cell">
-                    Target
-                  </th>
-                  <th scope="col" className="hidden lg:table-cell">
-                    Summary
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((a) => (
+      <PagedTable
+        q={q}
+        empty="No audit entries match." page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">When</th>
+            <th scope="col">Action</th>
+            <th scope="col" className="hidden sm:table-cell">
+            Actor
+            </th>
+            <th scope="col" className="hidden md:table-cell">
+            Target
+            </th>
+            <th scope="col" className="hidden lg:table-cell">
+            Summary
+            </th>
+          </>
+        }
+        row={(a) => (
                   <tr key={a.seq}>
                     <td className="whitespace-nowrap">
                       <When ts={a.at} />
@@ -72,13 +65,8 @@ export function Audit() {
                       </code>
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }

@@ -6,7 +6,7 @@ import { api } from '../api/client';
 import { CERT_STATUSES } from '../api/types';
 import { useListParams } from '../components/listParams';
 import { SelectFilter } from '../components/SearchBox';
-import { Badge, Card, Empty, ErrorBox, Loading, PageHeader, Pagination, StateBadge, When } from '../components/ui';
+import { Badge, PageHeader, PagedTable, StateBadge, When } from '../components/ui';
 
 function DaysLeft({ days }: { days: number | null | undefined }) {
   if (days === null || days === undefined) return <span className="text-slate-400">—</span>;
@@ -30,33 +30,26 @@ export function Certificates() {
       <div className="mb-3 flex flex-wrap items-end gap-3">
         <SelectFilter label="Status" value={filters.status} options={CERT_STATUSES} onChange={(v) => setFilter('status', v)} />
       </div>
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>{filters.status ? `No ${filters.status} certificates.` : 'No certificates yet.'}</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">Site</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Days left</th>
-                  <th scope="col" className="hidden md:table-cell">
-                    Expires
-                  </th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Source
-                  </th>
-                  <th scope="col" className="hidden lg:table-cell">
-                    Last error
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((c) => (
+      <PagedTable
+        q={q}
+        empty={filters.status ? `No ${filters.status} certificates.` : 'No certificates yet.'} page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">Site</th>
+            <th scope="col">Status</th>
+            <th scope="col">Days left</th>
+            <th scope="col" className="hidden md:table-cell">
+            Expires
+            </th>
+            <th scope="col" className="hidden sm:table-cell">
+            Source
+            </th>
+            <th scope="col" className="hidden lg:table-cell">
+            Last error
+            </th>
+          </>
+        }
+        row={(c) => (
                   <tr key={c.id}>
                     <td className="max-w-[16rem] break-words">
                       <Link to={`/sites/${c.site_id}`} className="link">
@@ -94,13 +87,8 @@ export function Certificates() {
                       )}
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }

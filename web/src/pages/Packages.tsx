@@ -7,7 +7,7 @@ import type { Limits, Package } from '../api/types';
 import { Field } from '../components/Field';
 import { FormError, formErrors, optionalCount } from '../components/forms';
 import { useListParams } from '../components/listParams';
-import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, When } from '../components/ui';
+import { Card, PageHeader, PagedTable, When } from '../components/ui';
 
 type LimitKey = keyof Limits;
 
@@ -115,35 +115,28 @@ export function Packages() {
           Package “{created}” created.
         </p>
       )}
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>No packages yet.</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">Package</th>
-                  <th scope="col">Sites</th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Databases
-                  </th>
-                  <th scope="col" className="hidden md:table-cell">
-                    Disk (MB)
-                  </th>
-                  <th scope="col" className="hidden md:table-cell">
-                    PHP workers
-                  </th>
-                  <th scope="col" className="hidden lg:table-cell">
-                    Created
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((p) => (
+      <PagedTable
+        q={q}
+        empty="No packages yet." page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">Package</th>
+            <th scope="col">Sites</th>
+            <th scope="col" className="hidden sm:table-cell">
+            Databases
+            </th>
+            <th scope="col" className="hidden md:table-cell">
+            Disk (MB)
+            </th>
+            <th scope="col" className="hidden md:table-cell">
+            PHP workers
+            </th>
+            <th scope="col" className="hidden lg:table-cell">
+            Created
+            </th>
+          </>
+        }
+        row={(p) => (
                   <tr key={p.id} data-testid="package-row">
                     <td className="max-w-[16rem] break-words font-medium">{p.name}</td>
                     <td className="tabular-nums">{limitText(p.limits, 'sites')}</td>
@@ -154,13 +147,8 @@ export function Packages() {
                       <When ts={p.created_at} />
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }

@@ -12,7 +12,7 @@ import { Field } from '../components/Field';
 import { FormError, SelectField, formErrors } from '../components/forms';
 import { useListParams } from '../components/listParams';
 import { SearchBox, SelectFilter } from '../components/SearchBox';
-import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, StateBadge, When } from '../components/ui';
+import { Card, ErrorBox, PageHeader, PagedTable, StateBadge, When } from '../components/ui';
 
 export function Tenants() {
   const me = useMe();
@@ -39,29 +39,22 @@ export function Tenants() {
         <SearchBox label="Search tenants" value={filters.q} onChange={(v) => setFilter('q', v)} />
         <SelectFilter label="Status" value={filters.status} options={TENANT_STATUSES} onChange={(v) => setFilter('status', v)} />
       </div>
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>No tenants match.</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Created
-                  </th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((t) => (
+      <PagedTable
+        q={q}
+        empty="No tenants match." page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">Tenant</th>
+            <th scope="col">Status</th>
+            <th scope="col" className="hidden sm:table-cell">
+            Created
+            </th>
+            <th scope="col">
+            <span className="sr-only">Actions</span>
+            </th>
+          </>
+        }
+        row={(t) => (
                   <tr key={t.id}>
                     <td className="max-w-[16rem] break-words">
                       <span className="font-medium">{t.display_name}</span>
@@ -91,13 +84,8 @@ export function Tenants() {
                       )}
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }

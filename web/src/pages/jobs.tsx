@@ -8,7 +8,7 @@ import { api } from '../api/client';
 import { JOB_STATES, type Job, type JobLogLine, type JobStep } from '../api/types';
 import { useListParams } from '../components/listParams';
 import { SelectFilter } from '../components/SearchBox';
-import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, Row, StateBadge, When, duration } from '../components/ui';
+import { Card, ErrorBox, Loading, PageHeader, PagedTable, Row, StateBadge, When, duration } from '../components/ui';
 
 export function JobsList() {
   const { offset, limit, filters, setFilter, setOffset } = useListParams(['state', 'kind'] as const);
@@ -40,32 +40,25 @@ export function JobsList() {
           onChange={(v) => setFilter('kind', v)}
         />
       </div>
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>No jobs{state ? ` in state ${state}` : ''}.</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">Kind</th>
-                  <th scope="col">State</th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Created
-                  </th>
-                  <th scope="col" className="hidden md:table-cell">
-                    Took
-                  </th>
-                  <th scope="col" className="hidden lg:table-cell">
-                    Attempts
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((j) => (
+      <PagedTable
+        q={q}
+        empty="No jobs{state ? ` in state ${state}` : ''}." page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">Kind</th>
+            <th scope="col">State</th>
+            <th scope="col" className="hidden sm:table-cell">
+            Created
+            </th>
+            <th scope="col" className="hidden md:table-cell">
+            Took
+            </th>
+            <th scope="col" className="hidden lg:table-cell">
+            Attempts
+            </th>
+          </>
+        }
+        row={(j) => (
                   <tr key={j.id}>
                     <td>
                       <Link to={`/jobs/${j.id}`} className="link" data-testid="job-link">
@@ -88,13 +81,8 @@ export function JobsList() {
                       {j.attempts}/{j.max_attempts}
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }

@@ -11,7 +11,7 @@ import { Field } from '../components/Field';
 import { FormError, SelectField, formErrors } from '../components/forms';
 import { useListParams } from '../components/listParams';
 import { SearchBox } from '../components/SearchBox';
-import { Card, Empty, ErrorBox, Loading, PageHeader, Pagination, Row, StateBadge, When } from '../components/ui';
+import { Card, ErrorBox, Loading, PageHeader, PagedTable, Row, StateBadge, When } from '../components/ui';
 import { JobProgress } from './jobs';
 import { useTenantOptions } from './Users';
 
@@ -61,30 +61,23 @@ export function SitesList() {
           </p>
         )}
       </div>
-      <Card className="p-0 sm:p-0">
-        {q.isError && <ErrorBox error={q.error} retry={() => void q.refetch()} />}
-        {q.isPending ? (
-          <Loading />
-        ) : q.data && q.data.items.length === 0 ? (
-          <Empty>{filters.q ? `No site matches “${filters.q}”.` : 'No sites yet.'}</Empty>
-        ) : q.data ? (
-          <div className="overflow-x-auto">
-            <table className="table" aria-busy={q.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">Domain</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col" className="hidden sm:table-cell">
-                    Node
-                  </th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hidden md:table-cell">
-                    Created
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.items.map((s) => (
+      <PagedTable
+        q={q}
+        empty={filters.q ? `No site matches “${filters.q}”.` : 'No sites yet.'} page={{ offset, limit, onOffset: setOffset }}
+        head={
+          <>
+            <th scope="col">Domain</th>
+            <th scope="col">Kind</th>
+            <th scope="col" className="hidden sm:table-cell">
+            Node
+            </th>
+            <th scope="col">Status</th>
+            <th scope="col" className="hidden md:table-cell">
+            Created
+            </th>
+          </>
+        }
+        row={(s) => (
                   <tr key={s.id}>
                     <td className="max-w-[14rem] break-words">
                       <Link to={`/sites/${s.id}`} className="link">
@@ -103,13 +96,8 @@ export function SitesList() {
                       <When ts={s.created_at} />
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-      </Card>
-      {q.data && <Pagination offset={offset} limit={limit} total={q.data.total} onOffset={setOffset} />}
+        )}
+      />
     </div>
   );
 }
